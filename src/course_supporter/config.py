@@ -1,0 +1,95 @@
+"""Settings: one object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class StorageBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///./var/course_supporter.db"
+    database_pool_size: int = 5
+    redis_url: str | None = None
+
+    storage_backend: StorageBackend = StorageBackend.LOCAL
+    storage_dir: Path = Path("./var/storage")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "course-supporter"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_create_bucket: bool = True
+    s3_part_size_bytes: int = 10 * 1024 * 1024
+    presigned_url_ttl_seconds: int = 3600
+    max_upload_bytes: int = 1024**3
+    max_json_body_bytes: int = 64 * 1024
+
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    api_key_cache_ttl_seconds: float = Field(default=10.0, ge=0, le=30)
+    last_used_flush_seconds: float = 60.0
+    default_rate_limit_prep: int = 60
+    default_rate_limit_check: int = 300
+    auth_failure_limit: str = "20/minute"
+    rate_limit_fail_open: bool = True
+    health_check_timeout_seconds: float = 2.0
+
+    embedded_worker: bool | None = None
+    job_max_attempts: int = 5
+
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    fetch_max_bytes: int = 20 * 1024 * 1024
+    fetch_timeout_seconds: float = 15.0
+    whisper_model_path: Path | None = None
+
+    models_config_path: Path = Path("config/models.yaml")
+    prompts_dir: Path = Path("prompts")
+    llm_offline_fallback: bool = True
+    gemini_api_key: str | None = None
+    anthropic_api_key: str | None = None
+    openai_api_key: str | None = None
+    deepseek_api_key: str | None = None
+    openai_compatible_base_url: str | None = None
+    openai_compatible_api_key: str | None = None
+
+    @field_validator("cors_allowed_origins", "fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        """The API process runs jobs itself unless told otherwise or on PostgreSQL."""
+        if self.embedded_worker is not None:
+            return self.embedded_worker
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
