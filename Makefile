@@ -1,0 +1,46 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test check lint typecheck pytest clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	mkdir -p var
+	$(BIN)/course-supporter db upgrade
+	@echo ""
+	@echo "Course Supporter on http://127.0.0.1:8000 (docs at /docs). In another terminal:"
+	@echo "  $(BIN)/course-supporter tenants create acme"
+	@echo "  $(BIN)/course-supporter keys create --tenant acme --scopes prep,check"
+	@echo "  curl -H 'X-API-Key: <key>' http://127.0.0.1:8000/api/v1/me"
+	@echo ""
+	$(BIN)/course-supporter serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks migrations
+	$(BIN)/ruff format --check src tests benchmarks migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: lint typecheck
+
+test: check pytest
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
