@@ -1,0 +1,3 @@
+from course_supporter.cli import main
+
+main()

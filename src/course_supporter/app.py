@@ -1,0 +1,77 @@
+"""FastAPI factory: middleware, routers, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from course_supporter import health
+from course_supporter.config import Settings, get_settings
+from course_supporter.courses.endpoints import router as courses_router
+from course_supporter.db import Database
+from course_supporter.http_errors import install_error_handlers
+from course_supporter.logging import RequestContextMiddleware, configure_logging
+from course_supporter.security import BodyLimitMiddleware, security_headers
+from course_supporter.tenancy.auth import Authenticator
+from course_supporter.tenancy.endpoints import router as tenancy_router
+from course_supporter.tenancy.ratelimit import RateLimiter
+
+STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        limiter = RateLimiter(settings)
+        authenticator = Authenticator(db, settings, limiter)
+        app.state.settings = settings
+        app.state.db = db
+        app.state.authenticator = authenticator
+        app.state.health_checks = {"db": db.ping}
+        if limiter.shared:
+            app.state.health_checks["redis"] = limiter.ping
+        flusher = asyncio.create_task(authenticator.run_flusher())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await db.dispose()
+
+    app = FastAPI(
+        title="Course Supporter API",
+        version="1.0.0",
+        description="Turns course materials into a structured learning plan.",
+        debug=False,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allowed_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["X-API-Key", "Content-Type", "X-Request-ID", "If-None-Match"],
+        expose_headers=[
+            "X-Request-ID",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+            "ETag",
+        ],
+    )
+    app.add_middleware(BodyLimitMiddleware, settings=settings, uncapped=STREAMING_UPLOAD_PATHS)
+    app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
+    app.include_router(health.router)
+    app.include_router(tenancy_router)
+    app.include_router(courses_router)
+    return app

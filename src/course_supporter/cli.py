@@ -1,0 +1,54 @@
+"""The `course-supporter` command; sub-commands live next to their domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from course_supporter.tenancy.cli import keys_app, tenants_app
+
+app = typer.Typer(
+    help="Course Supporter: API server, worker and admin tools.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from course_supporter.migrate import upgrade
+
+    upgrade(revision)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="Proxies trusted for X-Forwarded-For.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run the HTTP API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "course_supporter.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        access_log=False,
+        log_config=None,
+    )
+
+
+def main() -> None:
+    app()

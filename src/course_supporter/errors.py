@@ -1,0 +1,23 @@
+"""Domain errors: services raise them, the API maps them to a status, the CLI to an exit code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+
+
+class ConflictError(DomainError):
+    status_code = 409
+
+
+class InvalidInputError(DomainError):
+    status_code = 422

@@ -1,0 +1,76 @@
+"""The one error format, `{"detail": …, "request_id": …}`, and its OpenAPI declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from course_supporter.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, unknown, revoked or expired API key, or inactive tenant",
+    403: "The API key lacks the required scope",
+    404: "Not found (or owned by another tenant)",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Rate limit exceeded; see Retry-After",
+    501: "Not available on this deployment",
+    503: "A dependency is unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[Any]
+    request_id: str | None = None
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def request_id_of(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def error_response(
+    request: Request, status_code: int, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"detail": jsonable_encoder(detail), "request_id": request_id_of(request)}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {key: value for key, value in error.items() if key in {"loc", "msg", "type"}}
+        for error in exc.errors()
+    ]
+    return error_response(request, 422, errors)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(request, exc.status_code, exc.message)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)

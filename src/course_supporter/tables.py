@@ -1,0 +1,8 @@
+"""Imports every domain's tables so `Base.metadata` is complete (migrations, schema tests)."""
+
+from course_supporter.courses import models as courses_models
+from course_supporter.db import Base
+from course_supporter.llm import models as llm_models
+from course_supporter.tenancy import models as tenancy_models
+
+__all__ = ["Base", "courses_models", "llm_models", "tenancy_models"]

@@ -1,0 +1,167 @@
+"""API key authentication, scope checks and rate limits as typed FastAPI dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from course_supporter.config import Settings
+from course_supporter.db import Database, utcnow
+from course_supporter.tenancy import keys
+from course_supporter.tenancy.context import TenantContext
+from course_supporter.tenancy.ratelimit import RateLimiter, RateLimitUnavailableError
+from course_supporter.tenancy.repository import ApiKeyRepository
+from course_supporter.tenancy.scopes import Scope
+from course_supporter.tenancy.service import authenticate_key
+
+log = structlog.get_logger(__name__)
+
+_CACHE_MAX_ENTRIES = 10_000
+UNAUTHORIZED_DETAIL = "Invalid or missing API key"
+
+
+class Authenticator:
+    """Resolves raw keys through a short-TTL cache; coalesces `last_used_at` writes."""
+
+    def __init__(self, db: Database, settings: Settings, limiter: RateLimiter) -> None:
+        self.db = db
+        self.limiter = limiter
+        self.ttl = settings.api_key_cache_ttl_seconds
+        self.flush_interval = settings.last_used_flush_seconds
+        self._cache: dict[str, tuple[float, TenantContext]] = {}
+        self._last_used: dict[uuid.UUID, datetime] = {}
+
+    async def resolve(self, raw_key: str) -> TenantContext | None:
+        if not keys.is_well_formed(raw_key):
+            return None
+        key_hash = keys.hash_key(raw_key)
+        now = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now:
+            context: TenantContext | None = cached[1]
+        else:
+            async with self.db.sessions() as session:
+                context = await authenticate_key(session, raw_key)
+            if context is not None and self.ttl > 0:
+                if len(self._cache) >= _CACHE_MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[key_hash] = (now + self.ttl, context)
+        if context is None:
+            return None
+        if context.expires_at is not None and context.expires_at <= utcnow():
+            self._cache.pop(key_hash, None)
+            return None
+        self._last_used[context.key_id] = utcnow()
+        return context
+
+    def forget_cached(self) -> None:
+        self._cache.clear()
+
+    async def flush_last_used(self) -> None:
+        if not self._last_used:
+            return
+        pending, self._last_used = self._last_used, {}
+        try:
+            async with self.db.sessions() as session:
+                await ApiKeyRepository(session).set_last_used(pending)
+                await session.commit()
+        except Exception:
+            log.exception("last_used_flush_failed", keys=len(pending))
+
+    async def run_flusher(self) -> None:
+        """Background loop: one batched write per interval instead of one per request."""
+        try:
+            while True:
+                await asyncio.sleep(self.flush_interval)
+                await self.flush_last_used()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self.flush_last_used()
+            raise
+
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="A tenant API key: `cs_live_` followed by 32 lowercase hex characters.",
+)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED_DETAIL, headers={"WWW-Authenticate": "ApiKey"}
+    )
+
+
+async def authenticated_tenant(
+    request: Request, raw_key: Annotated[str | None, Security(api_key_header)]
+) -> TenantContext:
+    authenticator: Authenticator = request.app.state.authenticator
+    limiter = authenticator.limiter
+    client = client_address(request)
+    if await limiter.auth_failures_exceeded(client):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "Too many failed authentication attempts; wait a minute and retry",
+            headers={"Retry-After": "60"},
+        )
+    context = await authenticator.resolve(raw_key) if raw_key else None
+    if context is None:
+        await limiter.record_auth_failure(client)
+        raise _unauthorized()
+    request.state.tenant_id = context.tenant_id
+    return context
+
+
+def require_scope(*accepted: Scope) -> Callable[..., Awaitable[TenantContext]]:
+    """A dependency admitting keys that hold any of `accepted`; it rate-limits that scope."""
+
+    async def dependency(
+        request: Request, context: Annotated[TenantContext, Depends(authenticated_tenant)]
+    ) -> TenantContext:
+        held = [scope for scope in accepted if scope in context.scopes]
+        if not held:
+            names = " or ".join(f"'{scope.value}'" for scope in accepted)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"This API key needs scope {names}")
+        scope = held[0]
+        limiter: RateLimiter = request.app.state.authenticator.limiter
+        try:
+            decision = await limiter.hit(context.tenant_id, scope.value, context.limit_for(scope))
+        except RateLimitUnavailableError as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "Rate limiting is unavailable; retry shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+        request.state.rate_limit_headers = decision.headers()
+        if not decision.allowed:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"Rate limit of {decision.limit} requests per minute for scope "
+                f"'{scope.value}' exceeded; retry after {decision.reset_after} s",
+                headers=decision.headers(),
+            )
+        return context
+
+    dependency.accepted_scopes = accepted  # type: ignore[attr-defined]
+    return dependency
+
+
+PrepTenant = Annotated[TenantContext, Depends(require_scope(Scope.PREP))]
+"""Authoring endpoints: the key must hold `prep`."""
+
+ReadTenant = Annotated[TenantContext, Depends(require_scope(Scope.CHECK, Scope.PREP))]
+"""Read endpoints: `check` or `prep`; counted against `check` when the key holds it."""

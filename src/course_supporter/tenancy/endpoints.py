@@ -1,0 +1,27 @@
+"""Who am I: the caller's tenant, scopes, key and limits."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from course_supporter.http_errors import error_responses
+from course_supporter.tenancy.auth import ReadTenant
+from course_supporter.tenancy.schemas import MeOut, RateLimits
+from course_supporter.tenancy.scopes import Scope
+
+router = APIRouter(prefix="/api/v1", tags=["tenancy"], responses=error_responses(401, 403, 429))
+
+
+@router.get("/me", response_model=MeOut)
+async def get_me(tenant: ReadTenant) -> MeOut:
+    """The tenant, scopes, key prefix, rate limits and expiry of the calling key."""
+    return MeOut(
+        tenant_id=tenant.tenant_id,
+        tenant_name=tenant.tenant_name,
+        scopes=sorted(scope.value for scope in tenant.scopes),
+        key_prefix=tenant.key_prefix,
+        rate_limits=RateLimits(
+            prep=tenant.limit_for(Scope.PREP), check=tenant.limit_for(Scope.CHECK)
+        ),
+        expires_at=tenant.expires_at,
+    )

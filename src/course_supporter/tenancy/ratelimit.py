@@ -1,0 +1,107 @@
+"""Sliding-window rate limits per (tenant, scope), in process or shared through Redis."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from limits import RateLimitItemPerMinute, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from course_supporter.config import Settings
+
+log = structlog.get_logger(__name__)
+
+_REDIS_TIMEOUT_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_after),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_after))
+        return headers
+
+
+class RateLimitUnavailableError(Exception):
+    """The shared limit store is down and the service is configured to fail closed."""
+
+
+class RateLimiter:
+    """Moving-window limiter; Redis when `REDIS_URL` is set, so all processes share the counts."""
+
+    def __init__(self, settings: Settings, *, key_prefix: str = "course_supporter") -> None:
+        self.storage: Storage
+        if settings.redis_url:
+            self.storage = RedisStorage(
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_timeout=_REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+            )
+        else:
+            self.storage = MemoryStorage()
+        self.shared = settings.redis_url is not None
+        self.fail_open = settings.rate_limit_fail_open
+        self._strategy = MovingWindowRateLimiter(self.storage)
+        self._auth_failures = parse(settings.auth_failure_limit)
+        self._last_outage_log = 0.0
+
+    async def hit(self, tenant_id: uuid.UUID, scope: str, per_minute: int) -> RateDecision:
+        item = RateLimitItemPerMinute(per_minute)
+        try:
+            allowed = await self._strategy.hit(item, "tenant", str(tenant_id), scope)
+            stats = await self._strategy.get_window_stats(item, "tenant", str(tenant_id), scope)
+        except Exception as exc:
+            return self._outage(exc, per_minute)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        return RateDecision(allowed, per_minute, stats.remaining, reset_after)
+
+    async def auth_failures_exceeded(self, client: str) -> bool:
+        """True once a client address has failed authentication too often in the window."""
+        try:
+            return not await self._strategy.test(self._auth_failures, "authfail", client)
+        except Exception as exc:
+            self._outage(exc, 0)
+            return False
+
+    async def record_auth_failure(self, client: str) -> None:
+        try:
+            await self._strategy.hit(self._auth_failures, "authfail", client)
+        except Exception as exc:
+            self._outage(exc, 0)
+
+    async def ping(self) -> None:
+        if not await self.storage.check():
+            raise ConnectionError("rate limit store did not answer")
+
+    async def reset(self) -> None:
+        await self.storage.reset()
+
+    def _outage(self, exc: Exception, per_minute: int) -> RateDecision:
+        now = time.monotonic()
+        if now - self._last_outage_log > 10:
+            self._last_outage_log = now
+            log.warning(
+                "rate_limit_store_unavailable",
+                error=f"{type(exc).__name__}: {exc}",
+                fail_open=self.fail_open,
+            )
+        if not self.fail_open:
+            raise RateLimitUnavailableError(str(exc)) from exc
+        return RateDecision(True, per_minute, per_minute, 60)

@@ -1,0 +1,22 @@
+"""API shapes of the tenancy domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class RateLimits(BaseModel):
+    prep: int
+    check: int
+
+
+class MeOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_name: str
+    scopes: list[str]
+    key_prefix: str
+    rate_limits: RateLimits
+    expires_at: datetime | None

@@ -1,0 +1,165 @@
+"""Tenant and API key rules: creation, rotation, revocation, and authenticating a raw key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from course_supporter.db import utcnow
+from course_supporter.errors import ConflictError, InvalidInputError, NotFoundError
+from course_supporter.tenancy import keys
+from course_supporter.tenancy.context import TenantContext
+from course_supporter.tenancy.models import ApiKey, Tenant
+from course_supporter.tenancy.repository import ApiKeyRepository, TenantRepository
+from course_supporter.tenancy.scopes import Scope, UnknownScopeError, parse_scopes
+
+MAX_TENANT_NAME = 100
+_KNOWN_SCOPES = {scope.value for scope in Scope}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued key: the only place the raw key ever exists."""
+
+    raw_key: str
+    api_key: ApiKey
+    tenant: Tenant
+
+
+async def create_tenant(session: AsyncSession, name: str) -> Tenant:
+    name = name.strip()
+    if not name or len(name) > MAX_TENANT_NAME or not name.isprintable():
+        raise InvalidInputError(f"tenant name must be 1–{MAX_TENANT_NAME} printable characters")
+    repo = TenantRepository(session)
+    if await repo.get_by_name(name) is not None:
+        raise ConflictError(f"tenant {name!r} already exists")
+    tenant = await repo.add(Tenant(name=name))
+    await session.commit()
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, name: str) -> Tenant:
+    tenant = await TenantRepository(session).get_by_name(name)
+    if tenant is None:
+        raise NotFoundError(f"no tenant named {name!r}")
+    return tenant
+
+
+async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
+    return await TenantRepository(session).list_all()
+
+
+async def set_tenant_active(session: AsyncSession, name: str, *, active: bool) -> Tenant:
+    tenant = await get_tenant(session, name)
+    tenant.is_active = active
+    await session.commit()
+    return tenant
+
+
+async def issue_key(
+    session: AsyncSession,
+    tenant_name: str,
+    *,
+    scopes: list[str] | str,
+    label: str | None = None,
+    rate_prep: int,
+    rate_check: int,
+    expires_in: timedelta | None = None,
+) -> IssuedKey:
+    try:
+        parsed_scopes = parse_scopes(scopes)
+    except UnknownScopeError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    if rate_prep < 1 or rate_check < 1:
+        raise InvalidInputError("rate limits must be at least 1 request per minute")
+    tenant = await get_tenant(session, tenant_name)
+    repo = ApiKeyRepository(session)
+    raw_key = keys.generate_key()
+    while await repo.prefix_taken(keys.display_prefix(raw_key)):
+        raw_key = keys.generate_key()
+    api_key = await repo.add(
+        ApiKey(
+            tenant_id=tenant.id,
+            key_hash=keys.hash_key(raw_key),
+            key_prefix=keys.display_prefix(raw_key),
+            label=label,
+            scopes=[scope.value for scope in parsed_scopes],
+            rate_limit_prep=rate_prep,
+            rate_limit_check=rate_check,
+            expires_at=utcnow() + expires_in if expires_in else None,
+        )
+    )
+    await session.commit()
+    return IssuedKey(raw_key=raw_key, api_key=api_key, tenant=tenant)
+
+
+async def list_keys(session: AsyncSession, tenant_name: str) -> Sequence[ApiKey]:
+    tenant = await get_tenant(session, tenant_name)
+    return await ApiKeyRepository(session).list_for_tenant(tenant.id)
+
+
+async def _key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey:
+    if len(prefix) < len(keys.KEY_PREFIX) + 4:
+        raise InvalidInputError(f"give at least {len(keys.KEY_PREFIX) + 4} characters of the key")
+    found = await ApiKeyRepository(session).find_by_prefix(prefix)
+    if not found:
+        raise NotFoundError(f"no API key starts with {prefix!r}")
+    if len(found) > 1:
+        raise ConflictError(f"{len(found)} keys start with {prefix!r}; give more characters")
+    return found[0]
+
+
+async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
+    api_key = await _key_by_prefix(session, prefix)
+    api_key.is_active = False
+    await session.commit()
+    return api_key
+
+
+async def rotate_key(session: AsyncSession, prefix: str, *, grace: timedelta) -> IssuedKey:
+    """Issue a successor with the same tenant, scopes and limits; the old key dies after `grace`."""
+    old = await _key_by_prefix(session, prefix)
+    if not old.is_active:
+        raise ConflictError(f"key {old.key_prefix} is revoked; issue a new key instead")
+    tenant = await session.get_one(Tenant, old.tenant_id)
+    now = utcnow()
+    remaining = old.expires_at - now if old.expires_at else None
+    issued = await issue_key(
+        session,
+        tenant.name,
+        scopes=list(old.scopes),
+        label=old.label,
+        rate_prep=old.rate_limit_prep,
+        rate_check=old.rate_limit_check,
+        expires_in=remaining,
+    )
+    old_end = now + grace
+    old.expires_at = old_end if old.expires_at is None else min(old.expires_at, old_end)
+    await session.commit()
+    return issued
+
+
+async def authenticate_key(session: AsyncSession, raw_key: str) -> TenantContext | None:
+    """Resolve a raw key to its tenant; None for unknown, revoked, expired or inactive."""
+    if not keys.is_well_formed(raw_key):
+        return None
+    found = await ApiKeyRepository(session).get_by_hash_with_tenant(keys.hash_key(raw_key))
+    if found is None:
+        return None
+    api_key, tenant = found
+    if not api_key.is_active or not tenant.is_active:
+        return None
+    if api_key.expires_at is not None and api_key.expires_at <= utcnow():
+        return None
+    return TenantContext(
+        tenant_id=tenant.id,
+        tenant_name=tenant.name,
+        key_id=api_key.id,
+        key_prefix=api_key.key_prefix,
+        scopes=frozenset(Scope(s) for s in api_key.scopes if s in _KNOWN_SCOPES),
+        rate_limits={Scope.PREP: api_key.rate_limit_prep, Scope.CHECK: api_key.rate_limit_check},
+        expires_at=api_key.expires_at,
+    )
