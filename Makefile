@@ -35,6 +35,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# PostgreSQL and Redis tests run when these answer; REQUIRE_SERVICES=1 (CI) turns a skip into a failure.
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export TEST_POSTGRES_URL TEST_REDIS_URL
+
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -28,11 +28,12 @@ class Live(BaseModel):
     status: Literal["ok"]
 
 
-async def _run_check(check: Check, timeout: float) -> str:
+async def _run_check(check: Check, seconds: float) -> str:
     try:
-        await asyncio.wait_for(check(), timeout)
+        async with asyncio.timeout(seconds):
+            await check()
     except TimeoutError:
-        return f"error: no answer within {timeout:g} s"
+        return f"error: no answer within {seconds:g} s"
     except Exception as exc:
         message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return f"error: {message}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -9,7 +10,6 @@ import time
 import uuid
 from typing import Any
 
-import json
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

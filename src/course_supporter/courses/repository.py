@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from course_supporter.db import Repository
 from course_supporter.courses.models import Course
+from course_supporter.db import Repository
 
 
 class CourseRepository(Repository[Course]):

@@ -106,22 +106,33 @@ def _unauthorized() -> HTTPException:
     )
 
 
+def _limits_unavailable() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "Rate limiting is unavailable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def authenticated_tenant(
     request: Request, raw_key: Annotated[str | None, Security(api_key_header)]
 ) -> TenantContext:
     authenticator: Authenticator = request.app.state.authenticator
     limiter = authenticator.limiter
     client = client_address(request)
-    if await limiter.auth_failures_exceeded(client):
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed authentication attempts; wait a minute and retry",
-            headers={"Retry-After": "60"},
-        )
-    context = await authenticator.resolve(raw_key) if raw_key else None
-    if context is None:
-        await limiter.record_auth_failure(client)
-        raise _unauthorized()
+    try:
+        if await limiter.auth_failures_exceeded(client):
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                "Too many failed authentication attempts; wait a minute and retry",
+                headers={"Retry-After": "60"},
+            )
+        context = await authenticator.resolve(raw_key) if raw_key else None
+        if context is None:
+            await limiter.record_auth_failure(client)
+            raise _unauthorized()
+    except RateLimitUnavailableError as exc:
+        raise _limits_unavailable() from exc
     request.state.tenant_id = context.tenant_id
     return context
 
@@ -141,11 +152,7 @@ def require_scope(*accepted: Scope) -> Callable[..., Awaitable[TenantContext]]:
         try:
             decision = await limiter.hit(context.tenant_id, scope.value, context.limit_for(scope))
         except RateLimitUnavailableError as exc:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "Rate limiting is unavailable; retry shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
+            raise _limits_unavailable() from exc
         request.state.rate_limit_headers = decision.headers()
         if not decision.allowed:
             raise HTTPException(

@@ -32,7 +32,7 @@ class IssuedKey:
 async def create_tenant(session: AsyncSession, name: str) -> Tenant:
     name = name.strip()
     if not name or len(name) > MAX_TENANT_NAME or not name.isprintable():
-        raise InvalidInputError(f"tenant name must be 1–{MAX_TENANT_NAME} printable characters")
+        raise InvalidInputError(f"tenant name must be 1-{MAX_TENANT_NAME} printable characters")
     repo = TenantRepository(session)
     if await repo.get_by_name(name) is not None:
         raise ConflictError(f"tenant {name!r} already exists")

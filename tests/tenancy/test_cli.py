@@ -1,0 +1,106 @@
+"""The admin CLI: tenants and keys, JSON output, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from course_supporter.migrate import upgrade
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "course_supporter", *args],
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(database_url=url)
+    return url
+
+
+def test_tenant_and_key_lifecycle(cli_db: str) -> None:
+    assert cli(cli_db, "tenants", "create", "acme").returncode == 0
+    duplicate = cli(cli_db, "tenants", "create", "acme")
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+    created = cli(
+        cli_db,
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--scopes",
+        "prep",
+        "--json",
+        "--expires-in",
+        "30d",
+        "--label",
+        "ci",
+    )
+    assert created.returncode == 0, created.stderr
+    issued = json.loads(created.stdout)
+    assert issued["key"].startswith("cs_live_") and issued["scopes"] == ["prep"]
+    assert issued["expires_at"] is not None
+
+    listed = json.loads(cli(cli_db, "keys", "list", "--tenant", "acme", "--json").stdout)
+    assert [key["prefix"] for key in listed["keys"]] == [issued["prefix"]]
+    assert issued["key"] not in json.dumps(listed)
+
+    rotated = cli(cli_db, "keys", "rotate", issued["prefix"], "--grace", "1h", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["key"] != issued["key"]
+
+    assert cli(cli_db, "keys", "revoke", issued["prefix"]).returncode == 0
+    tenants = json.loads(cli(cli_db, "tenants", "list", "--json").stdout)["tenants"]
+    assert [tenant["name"] for tenant in tenants] == ["acme"]
+    assert cli(cli_db, "tenants", "deactivate", "acme").returncode == 0
+    tenants = json.loads(cli(cli_db, "tenants", "list", "--json").stdout)["tenants"]
+    assert tenants[0]["is_active"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["keys", "create", "--tenant", "ghost"], "no tenant named 'ghost'"),
+        (["keys", "create", "--tenant", "acme", "--scopes", "prep,admin"], "unknown scope"),
+        (["keys", "create", "--tenant", "acme", "--expires-in", "soon"], "bad duration"),
+        (["keys", "rotate", "cs_live_ffff", "--grace", "0h"], "bad duration"),
+        (["keys", "revoke", "cs_live_ffffffff"], "no API key starts with"),
+        (["tenants", "deactivate", "ghost"], "no tenant named"),
+    ],
+)
+def test_bad_input_is_a_clear_error(cli_db: str, args: list[str], message: str) -> None:
+    cli(cli_db, "tenants", "create", "acme")
+    result = cli(cli_db, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_cli_key_works_against_a_running_api(cli_db: str, tmp_path: Path) -> None:
+    from tests.tenancy.test_ratelimit import _free_port, start_server, wait_until_live
+
+    cli(cli_db, "tenants", "create", "acme")
+    key = json.loads(cli(cli_db, "keys", "create", "--tenant", "acme", "--json").stdout)["key"]
+    port = _free_port()
+    server = start_server({"DATABASE_URL": cli_db, "STORAGE_DIR": str(tmp_path / "s")}, port)
+    try:
+        wait_until_live(port)
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"X-API-Key": key})
+        assert me.status_code == 200
+        assert me.json()["tenant_name"] == "acme"
+    finally:
+        server.terminate()
+        server.wait(10)

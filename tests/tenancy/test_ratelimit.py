@@ -1,0 +1,145 @@
+"""Rate limits: headers, 429 and Retry-After, auth-failure limits, Redis across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from course_supporter.config import Settings
+from course_supporter.migrate import upgrade
+from course_supporter.tenancy.ratelimit import RateLimiter
+from tests.conftest import ApiClient, make_settings, open_client
+
+
+async def test_limits_count_per_scope_and_answer_429(client: ApiClient) -> None:
+    headers = {"X-API-Key": await client.new_key(rate_prep=3, rate_check=5)}
+    remaining = []
+    for _ in range(3):
+        response = await client.http.post("/api/v1/courses", json={"title": "t"}, headers=headers)
+        assert response.status_code == 201
+        assert response.headers["RateLimit-Limit"] == "3"
+        remaining.append(int(response.headers["RateLimit-Remaining"]))
+    assert remaining == [2, 1, 0]
+    blocked = await client.http.post("/api/v1/courses", json={"title": "t"}, headers=headers)
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert blocked.headers["RateLimit-Remaining"] == "0"
+    # Reads count against `check`, which still has room.
+    reads = await client.http.get("/api/v1/courses", headers=headers)
+    assert reads.status_code == 200
+    assert reads.headers["RateLimit-Limit"] == "5"
+
+
+async def test_repeated_bad_keys_are_throttled_per_address(settings: Settings) -> None:
+    strict = settings.model_copy(update={"auth_failure_limit": "5/minute"})
+    async for api in open_client(strict):
+        for _ in range(5):
+            response = await api.http.get(
+                "/api/v1/me", headers={"X-API-Key": "cs_live_" + "1" * 32}
+            )
+            assert response.status_code == 401
+        good = await api.new_key()
+        blocked = await api.http.get("/api/v1/me", headers={"X-API-Key": good})
+        assert blocked.status_code == 429
+        assert "Retry-After" in blocked.headers
+
+
+async def test_redis_outage_fails_open_without_500(sqlite_url: str, tmp_path: Path) -> None:
+    dead = make_settings(sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0")
+    async for api in open_client(dead):
+        key = await api.new_key()
+        response = await api.http.get("/api/v1/me", headers={"X-API-Key": key})
+        assert response.status_code == 200
+        health = await api.http.get("/health")
+        assert health.status_code == 503
+        assert health.json()["checks"]["redis"].startswith("error")
+
+
+async def test_redis_outage_can_fail_closed(sqlite_url: str, tmp_path: Path) -> None:
+    dead = make_settings(
+        sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0", rate_limit_fail_open=False
+    )
+    async for api in open_client(dead):
+        key = await api.new_key()
+        response = await api.http.get("/api/v1/me", headers={"X-API-Key": key})
+        assert response.status_code == 503
+        assert response.json()["detail"].startswith("Rate limiting is unavailable")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "course_supporter", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until_live(port: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/live").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"server on port {port} did not start")
+
+
+@pytest.mark.redis
+async def test_redis_limit_holds_across_two_server_processes(
+    redis_url: str, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    await asyncio.to_thread(upgrade, database_url=database_url)
+    settings = make_settings(database_url, tmp_path)
+    key = None
+    async for api in open_client(settings):
+        key = await api.new_key(rate_check=10)
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "EMBEDDED_WORKER": "false",
+        "API_KEY_CACHE_TTL_SECONDS": "5",
+    }
+    ports = [_free_port(), _free_port()]
+    servers = [start_server(env, port) for port in ports]
+    try:
+        for port in ports:
+            wait_until_live(port)
+        async with httpx.AsyncClient(headers={"X-API-Key": str(key)}) as http:
+            responses = await asyncio.gather(
+                *(http.get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/courses") for i in range(30))
+            )
+        statuses = [response.status_code for response in responses]
+        assert statuses.count(200) == 10, statuses
+        assert statuses.count(429) == 20
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+
+
+@pytest.mark.redis
+async def test_redis_limiter_counts_each_tenant_separately(redis_url: str) -> None:
+    settings = Settings(redis_url=redis_url, _env_file=None)  # type: ignore[call-arg]
+    limiter = RateLimiter(settings, key_prefix=f"test-{uuid.uuid4().hex}")
+    first, second = uuid.uuid4(), uuid.uuid4()
+    decisions = [await limiter.hit(first, "prep", 2) for _ in range(3)]
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert (await limiter.hit(second, "prep", 2)).allowed

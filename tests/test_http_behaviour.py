@@ -1,0 +1,99 @@
+"""Cross-cutting HTTP behaviour: request ids, access log, security headers, CORS, 500s, docs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from course_supporter.app import create_app
+from tests.conftest import ApiClient, make_settings, open_client
+
+
+async def test_request_id_is_accepted_or_minted(client: ApiClient) -> None:
+    echoed = await client.http.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    minted = await client.http.get("/health/live", headers={"X-Request-ID": "bad id\n"})
+    assert minted.headers["x-request-id"] != "bad id\n"
+    assert len(minted.headers["x-request-id"]) == 32
+
+
+async def test_security_headers_on_every_response(client: ApiClient) -> None:
+    for path in ("/health/live", "/api/v1/me", "/nope"):
+        response = await client.http.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "referrer-policy" in response.headers
+        assert "strict-transport-security" not in response.headers
+
+
+async def test_hsts_in_production(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, environment="production")
+    async for api in open_client(settings):
+        response = await api.http.get("/health/live")
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_cors_denies_unlisted_origins(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, cors_allowed_origins="https://app.example")
+    async for api in open_client(settings):
+        preflight = {"Access-Control-Request-Method": "GET"}
+        allowed = await api.http.options(
+            "/api/v1/me", headers={"Origin": "https://app.example", **preflight}
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        denied = await api.http.options(
+            "/api/v1/me", headers={"Origin": "https://evil.example", **preflight}
+        )
+        assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_unhandled_error_is_a_bare_500(settings, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "Internal server error",
+        "request_id": response.headers["x-request-id"],
+    }
+    assert "secret internals" not in response.text
+
+
+async def test_access_log_has_request_and_tenant_but_never_the_key(
+    client: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = await client.new_key()
+    with caplog.at_level(logging.INFO, logger="course_supporter.access"):
+        await client.http.get("/api/v1/me", headers={"X-API-Key": key, "X-Request-ID": "req-77"})
+    lines = [
+        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "request"
+    ]
+    line = next(entry for entry in lines if entry.get("request_id") == "req-77")
+    assert line["path"] == "/api/v1/me"
+    assert line["method"] == "GET"
+    assert line["status"] == 200
+    assert line["tenant_id"] is not None
+    assert line["latency_ms"] >= 0
+    assert key not in caplog.text
+    assert all(key not in str(entry) for entry in lines)
+
+
+async def test_openapi_declares_auth_and_error_responses(client: ApiClient) -> None:
+    openapi = (await client.http.get("/openapi.json")).json()
+    assert openapi["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+    create = openapi["paths"]["/api/v1/courses"]["post"]
+    assert {"201", "401", "403", "413", "422", "429"} <= set(create["responses"])
+    assert "404" in openapi["paths"]["/api/v1/courses/{course_id}"]["get"]["responses"]
+    docs = await client.http.get("/docs")
+    assert docs.status_code == 200

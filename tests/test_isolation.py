@@ -1,0 +1,81 @@
+"""Tenant isolation, walked over every tenant-scoped operation in the app's OpenAPI route table.
+
+A new endpoint joins this test automatically; one that needs a body must get a sample below,
+or the test fails and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from tests.conftest import ApiClient
+
+SAMPLE_BODIES: dict[tuple[str, str], Any] = {
+    ("post", "/api/v1/courses"): {"title": "Isolation"},
+    ("patch", "/api/v1/courses/{course_id}"): {"title": "Stolen"},
+    ("post", "/api/v1/courses/{course_id}/materials"): {
+        "source_type": "web",
+        "source_url": "https://example.com/lecture",
+    },
+    ("post", "/api/v1/courses/{course_id}/slide-mapping"): {
+        "mappings": [{"slide_number": 1, "video_timecode": "00:01:05"}]
+    },
+    ("post", "/api/v1/courses/{course_id}/structure"): {"strategy": "default"},
+    ("post", "/api/v1/courses/{course_id}/uploads"): {
+        "source_type": "text",
+        "filename": "notes.md",
+        "size_bytes": 10,
+    },
+    ("post", "/api/v1/courses/{course_id}/uploads/{upload_id}/complete"): {},
+}
+
+
+def tenant_operations(openapi: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    operations = []
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            if operation.get("security"):
+                operations.append((method, path, operation))
+    return operations
+
+
+async def owned_objects(client: ApiClient, key: str) -> dict[str, str]:
+    headers = {"X-API-Key": key}
+    course = await client.http.post("/api/v1/courses", json={"title": "Owned"}, headers=headers)
+    assert course.status_code == 201
+    return {"course_id": course.json()["id"]}
+
+
+async def test_another_tenants_objects_are_404_on_every_endpoint(client: ApiClient) -> None:
+    owner = await client.new_key()
+    intruder = {"X-API-Key": await client.new_key()}
+    ids = await owned_objects(client, owner)
+    openapi = (await client.http.get("/openapi.json")).json()
+    operations = tenant_operations(openapi)
+    assert len(operations) >= 6, "the route table walk found too few operations"
+
+    walked = 0
+    for method, path, _operation in operations:
+        params = re.findall(r"{(\w+)}", path)
+        if not params or "course_id" not in params:
+            continue
+        url = path
+        for name in params:
+            url = url.replace("{" + name + "}", ids.get(name, str(uuid.uuid4())))
+        body = SAMPLE_BODIES.get((method, path))
+        if method in {"post", "patch", "put"}:
+            assert (method, path) in SAMPLE_BODIES, f"add a sample body for {method} {path}"
+        response = await client.http.request(method, url, json=body, headers=intruder)
+        assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code}"
+        walked += 1
+    assert walked >= 3
+
+    listing = await client.http.get("/api/v1/courses", headers=intruder)
+    assert ids["course_id"] not in {item["id"] for item in listing.json()["items"]}
+    still_there = await client.http.get(
+        f"/api/v1/courses/{ids['course_id']}", headers={"X-API-Key": owner}
+    )
+    assert still_there.status_code == 200
+    assert still_there.json()["title"] == "Owned"
