@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000
+MAX_ATTEMPTS = 4
 
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"})
 _DENIED_CODES = frozenset(
@@ -83,7 +85,7 @@ class S3Storage:
         self.health_check_timeout_seconds = health_check_timeout_seconds
         self._credentials = (access_key_id, secret_access_key)
         self._addressing_style = addressing_style
-        self._session = AioSession()
+        self._session = _shared_session()
         self._exit_stack = AsyncExitStack()
         self._clients: dict[str, S3Client] = {}
         self._client_lock = asyncio.Lock()
@@ -385,7 +387,7 @@ class S3Storage:
             s3={"addressing_style": self._addressing_style},
             connect_timeout=timeout if health else 10,
             read_timeout=timeout if health else 120,
-            retries={"max_attempts": 1 if health else 4, "mode": "standard"},
+            retries={"max_attempts": 1 if health else MAX_ATTEMPTS, "mode": "standard"},
             # S3-compatible stores (B2, older MinIO) reject the newer default CRC trailers.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -475,18 +477,24 @@ class S3Writer(ObjectWriter):
 
     async def _abort(self) -> None:
         self._buffer = bytearray()
-        try:
-            if self._upload_id is not None:
-                await self._client.abort_multipart_upload(
+        if self._upload_id is not None:
+            await self._clean_up(
+                self._client.abort_multipart_upload(
                     Bucket=self._bucket, Key=self.key, UploadId=self._upload_id
                 )
-            if self._publish_attempted:
-                await self._client.delete_object(Bucket=self._bucket, Key=self.key)
-        except (BotoCoreError, ClientError) as error:
-            # The stale-upload sweep (abort_stale_uploads) collects what this could not.
-            log.warning(
-                "storage.abort_failed", key=self.key, upload_id=self._upload_id, error=str(error)
             )
+        if self._publish_attempted:
+            await self._clean_up(self._client.delete_object(Bucket=self._bucket, Key=self.key))
+
+    async def _clean_up(self, request: Awaitable[object]) -> None:
+        """Cleanup must not mask the original error; `abort_stale_uploads` sweeps leftovers."""
+        try:
+            await request
+        except ClientError as error:
+            if _code(error) not in _MISSING_CODES:
+                log.warning("storage.abort_failed", key=self.key, error=str(error))
+        except BotoCoreError as error:
+            log.warning("storage.abort_failed", key=self.key, error=str(error))
 
     async def _upload_buffer_as_part(self) -> None:
         try:
@@ -507,6 +515,12 @@ class S3Writer(ObjectWriter):
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
         self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
+
+
+@functools.cache
+def _shared_session() -> AioSession:
+    """One botocore session per process: loading the S3 models and endpoint rules is slow."""
+    return AioSession()
 
 
 def _code(error: ClientError) -> str:
