@@ -1,0 +1,80 @@
+"""Object storage backends (local directory, S3-compatible) and streaming uploads."""
+
+from __future__ import annotations
+
+from course_supporter.config import Settings, StorageBackend
+from course_supporter.storage.backend import (
+    ObjectStorage,
+    ObjectWriter,
+    PresignedPart,
+    PresignedUpload,
+    StoredObject,
+)
+from course_supporter.storage.errors import (
+    FormFieldTooLarge,
+    InvalidKey,
+    MalformedMultipart,
+    MissingFormField,
+    NotSupported,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+    UploadFormError,
+    UploadIncomplete,
+    UploadTooLarge,
+)
+from course_supporter.storage.keys import course_prefix, material_key, safe_filename
+from course_supporter.storage.local import LocalStorage
+from course_supporter.storage.s3 import S3Storage
+from course_supporter.storage.streaming import ReceivedUpload, receive_multipart_upload
+
+
+def build_storage(settings: Settings) -> ObjectStorage:
+    """The backend `STORAGE_BACKEND` selects, configured from settings."""
+    if settings.storage_backend is StorageBackend.S3:
+        return S3Storage(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            region=settings.s3_region,
+            addressing_style=settings.s3_addressing_style,
+            create_bucket=settings.s3_create_bucket,
+            part_size_bytes=settings.s3_part_size_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+            presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
+            health_check_timeout_seconds=settings.health_check_timeout_seconds,
+        )
+    return LocalStorage(
+        settings.storage_dir,
+        max_upload_bytes=settings.max_upload_bytes,
+        health_check_timeout_seconds=settings.health_check_timeout_seconds,
+    )
+
+
+__all__ = [
+    "FormFieldTooLarge",
+    "InvalidKey",
+    "LocalStorage",
+    "MalformedMultipart",
+    "MissingFormField",
+    "NotSupported",
+    "ObjectNotFound",
+    "ObjectStorage",
+    "ObjectWriter",
+    "PresignedPart",
+    "PresignedUpload",
+    "ReceivedUpload",
+    "S3Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "StoredObject",
+    "UploadFormError",
+    "UploadIncomplete",
+    "UploadTooLarge",
+    "build_storage",
+    "course_prefix",
+    "material_key",
+    "receive_multipart_upload",
+    "safe_filename",
+]

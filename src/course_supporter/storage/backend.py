@@ -1,0 +1,170 @@
+"""The storage interface both backends implement, and the values it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+from course_supporter.storage.errors import StorageError, UploadTooLarge
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A finished object; `sha256` is None when its bytes never passed through us."""
+
+    key: str
+    size: int
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedPart:
+    """One part of a presigned multipart upload: PUT exactly its bytes to `url`."""
+
+    part_number: int
+    url: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUpload:
+    """Where a client PUTs a file itself: one `url`, or one URL per part when `upload_id` is set."""
+
+    key: str
+    size: int
+    expires_at: datetime
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    upload_id: str | None = None
+    part_size: int | None = None
+    parts: tuple[PresignedPart, ...] = ()
+
+
+class ObjectWriter(ABC):
+    """Streams one object into storage; counts size and SHA-256, enforces `max_bytes`."""
+
+    def __init__(self, key: str, max_bytes: int) -> None:
+        self.key = key
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._finished = False
+
+    async def write(self, chunk: bytes) -> None:
+        """Append bytes; past `max_bytes` the upload is aborted and `UploadTooLarge` raised."""
+        if self._finished:
+            raise StorageError(f"writer for {self.key!r} is already finished")
+        if self.size + len(chunk) > self.max_bytes:
+            await self.abort()
+            raise UploadTooLarge(self.max_bytes)
+        self.size += len(chunk)
+        self._sha256.update(chunk)
+        try:
+            await self._write(chunk)
+        except BaseException:
+            await self.abort()
+            raise
+
+    async def complete(self) -> StoredObject:
+        """Make the object visible under its key; on failure nothing is left behind."""
+        if self._finished:
+            raise StorageError(f"writer for {self.key!r} is already finished")
+        try:
+            await self._complete()
+        except BaseException:
+            await self.abort()
+            raise
+        self._finished = True
+        return StoredObject(self.key, self.size, self._sha256.hexdigest())
+
+    async def abort(self) -> None:
+        """Throw away everything written so far; safe to call twice, survives cancellation."""
+        if self._finished:
+            return
+        self._finished = True
+        await asyncio.shield(self._abort())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Leaving the block without `complete()` (error or not) aborts the upload."""
+        await self.abort()
+
+    @abstractmethod
+    async def _write(self, chunk: bytes) -> None: ...
+
+    @abstractmethod
+    async def _complete(self) -> None: ...
+
+    @abstractmethod
+    async def _abort(self) -> None: ...
+
+
+class ObjectStorage(Protocol):
+    """Object storage as the rest of the application sees it (local directory or S3)."""
+
+    max_upload_bytes: int
+
+    async def open_writer(
+        self, key: str, content_type: str, *, max_bytes: int | None = None
+    ) -> ObjectWriter:
+        """Start streaming a new object; `max_bytes` defaults to `max_upload_bytes`."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove one object; a missing object is not an error."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove every object (and open upload) under a `/`-terminated prefix; return the count."""
+        ...
+
+    async def download_to(self, key: str, path: Path) -> StoredObject:
+        """Stream an object into a local file, hashing it on the way."""
+        ...
+
+    async def head(self, key: str) -> int | None:
+        """Size of the object, or None when it does not exist."""
+        ...
+
+    async def check(self) -> None:
+        """Health probe within the configured timeout; raises `StorageUnavailable` saying why."""
+        ...
+
+    async def ensure_bucket(self) -> None:
+        """Start-up: make sure the bucket or directory exists, creating it when allowed."""
+        ...
+
+    async def presign_upload(self, key: str, size: int, content_type: str) -> PresignedUpload:
+        """Let a client upload `size` bytes straight to storage (S3 only)."""
+        ...
+
+    async def complete_presigned(
+        self, key: str, *, size: int, upload_id: str | None = None
+    ) -> StoredObject:
+        """Finish a direct upload and check it holds exactly the announced `size` bytes."""
+        ...
+
+    async def abort_presigned(self, key: str, upload_id: str | None = None) -> None:
+        """Give up a direct upload: abort its multipart upload and delete any object."""
+        ...
+
+    async def abort_stale_uploads(self, older_than: timedelta) -> int:
+        """Abort multipart uploads started longer ago than `older_than`; return the count."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the storage is unusable afterwards."""
+        ...

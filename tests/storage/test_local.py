@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from course_supporter.config import Settings
+from course_supporter.storage import (
+    InvalidKey,
+    LocalStorage,
+    NotSupported,
+    ObjectNotFound,
+    StorageUnavailable,
+    UploadTooLarge,
+    build_storage,
+    course_prefix,
+    material_key,
+)
+
+KEY = "tenants/t1/courses/c1/materials/m1/notes.txt"
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+async def test_write_complete_and_read_back(local_storage: LocalStorage, tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    writer = await local_storage.open_writer(KEY, "text/plain")
+    for start in range(0, len(data), 100_000):
+        await writer.write(data[start : start + 100_000])
+    stored = await writer.complete()
+
+    assert stored.key == KEY
+    assert stored.size == len(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert files_under(local_storage.root) == [KEY]
+    assert await local_storage.head(KEY) == len(data)
+
+    downloaded = await local_storage.download_to(KEY, tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == data
+    assert downloaded == stored
+
+
+async def test_nothing_is_visible_before_complete(local_storage: LocalStorage) -> None:
+    writer = await local_storage.open_writer(KEY, "text/plain")
+    await writer.write(b"x" * 2_000_000)
+    assert await local_storage.head(KEY) is None
+    await writer.abort()
+    assert files_under(local_storage.root) == []
+
+
+async def test_abort_on_error_inside_the_block_removes_the_temp_file(
+    local_storage: LocalStorage,
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with await local_storage.open_writer(KEY, "text/plain") as writer:
+            await writer.write(b"partial")
+            raise RuntimeError("client went away")
+    assert files_under(local_storage.root) == []
+
+
+async def test_size_limit_mid_stream_aborts(local_storage: LocalStorage) -> None:
+    writer = await local_storage.open_writer(KEY, "text/plain", max_bytes=1000)
+    await writer.write(b"a" * 600)
+    with pytest.raises(UploadTooLarge, match="1000 bytes"):
+        await writer.write(b"a" * 600)
+    assert files_under(local_storage.root) == []
+    assert await local_storage.head(KEY) is None
+
+
+@pytest.mark.parametrize(
+    "key", ["../outside.txt", "tenants/../../outside", "/etc/passwd", "a/./b", "a\\..\\b"]
+)
+async def test_keys_outside_the_directory_are_refused(
+    local_storage: LocalStorage, key: str
+) -> None:
+    with pytest.raises(InvalidKey):
+        await local_storage.open_writer(key, "text/plain")
+    with pytest.raises(InvalidKey):
+        await local_storage.delete(key)
+
+
+async def test_a_symlink_out_of_the_directory_is_refused(
+    local_storage: LocalStorage, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (local_storage.root / "tenants").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InvalidKey, match="outside the storage directory"):
+        await local_storage.open_writer("tenants/x/file.txt", "text/plain")
+
+
+async def test_traversal_filename_stays_inside_the_material_folder(
+    local_storage: LocalStorage,
+) -> None:
+    key = material_key("t1", "c1", "m1", "../../../../etc/passwd")
+    async with await local_storage.open_writer(key, "text/plain") as writer:
+        await writer.write(b"harmless")
+        await writer.complete()
+    assert files_under(local_storage.root) == ["tenants/t1/courses/c1/materials/m1/passwd"]
+
+
+async def test_delete_and_delete_prefix(local_storage: LocalStorage) -> None:
+    for course, material in [("c1", "m1"), ("c1", "m2"), ("c2", "m3")]:
+        async with await local_storage.open_writer(
+            material_key("t1", course, material, "f.txt"), "text/plain"
+        ) as writer:
+            await writer.write(b"data")
+            await writer.complete()
+
+    await local_storage.delete(material_key("t1", "c1", "m1", "f.txt"))
+    await local_storage.delete(material_key("t1", "c1", "m1", "f.txt"))  # idempotent
+    assert not (local_storage.root / "tenants/t1/courses/c1/materials/m1").exists()
+
+    assert await local_storage.delete_prefix(course_prefix("t1", "c1")) == 1
+    assert files_under(local_storage.root) == ["tenants/t1/courses/c2/materials/m3/f.txt"]
+    assert await local_storage.delete_prefix(course_prefix("t1", "c1")) == 0
+    with pytest.raises(InvalidKey):
+        await local_storage.delete_prefix("tenants/t1")
+
+
+async def test_download_of_a_missing_object(local_storage: LocalStorage, tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFound):
+        await local_storage.download_to(KEY, tmp_path / "copy")
+
+
+async def test_check_passes_and_leaves_no_probe(local_storage: LocalStorage) -> None:
+    await local_storage.check()
+    assert files_under(local_storage.root) == []
+
+
+async def test_check_fails_clearly_when_the_directory_is_unusable(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    storage = LocalStorage(not_a_directory, max_upload_bytes=10)
+    with pytest.raises(StorageUnavailable, match="cannot write to storage directory"):
+        await storage.check()
+    with pytest.raises(StorageUnavailable, match="cannot create storage directory"):
+        await storage.ensure_bucket()
+
+
+async def test_presigned_uploads_are_not_supported(local_storage: LocalStorage) -> None:
+    with pytest.raises(NotSupported, match="STORAGE_BACKEND=s3"):
+        await local_storage.presign_upload(KEY, 10, "text/plain")
+    with pytest.raises(NotSupported):
+        await local_storage.complete_presigned(KEY, size=10)
+
+
+async def test_stale_temp_files_are_swept(local_storage: LocalStorage) -> None:
+    writer = await local_storage.open_writer(KEY, "text/plain")
+    await writer.write(b"x" * 2_000_000)  # a crashed process would leave this behind
+    assert await local_storage.abort_stale_uploads(timedelta(hours=1)) == 0
+    temp = next(local_storage.root.rglob(".*.part"))
+    os.utime(temp, (time.time() - 7200, time.time() - 7200))
+    assert await local_storage.abort_stale_uploads(timedelta(hours=1)) == 1
+    assert files_under(local_storage.root) == []
+    await writer.abort()
+
+
+def test_build_storage_defaults_to_local(tmp_path: Path) -> None:
+    storage = build_storage(Settings(storage_dir=tmp_path / "s", max_upload_bytes=123))
+    assert isinstance(storage, LocalStorage)
+    assert storage.max_upload_bytes == 123
