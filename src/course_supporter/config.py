@@ -60,7 +60,15 @@ class Settings(BaseSettings):
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_max_bytes: int = 20 * 1024 * 1024
     fetch_timeout_seconds: float = 15.0
+    fetch_total_timeout_seconds: float = 60.0
     whisper_model_path: Path | None = None
+    ffmpeg_binary: str = "ffmpeg"
+    ffmpeg_timeout_seconds: float = 900.0
+    ytdlp_timeout_seconds: float = 900.0
+    media_download_max_bytes: int = 512 * 1024 * 1024
+    ingest_max_text_chars: int = 5_000_000
+    ingest_max_unzipped_bytes: int = 512 * 1024 * 1024
+    ingest_max_zip_ratio: float = 100.0
 
     models_config_path: Path = Path("config/models.yaml")
     prompts_dir: Path = Path("prompts")

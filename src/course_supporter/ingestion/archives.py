@@ -1,0 +1,44 @@
+"""Guard against zip bombs before an Office file (DOCX, PPTX) is opened."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path, PurePath
+
+from course_supporter.ingestion.errors import IngestionError
+
+_SMALL_MEMBER_BYTES = 1024 * 1024
+
+
+def check_office_zip(
+    path: Path, filename: str, *, max_unzipped_bytes: int, max_ratio: float
+) -> None:
+    """Refuse a file that is not a zip, or whose content would inflate beyond the limits."""
+    kind = PurePath(filename).suffix.lstrip(".").upper() or "Office"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise IngestionError(
+            f"{filename} is not a valid {kind} file (it is not a zip archive or it is damaged); "
+            f"save it again as {kind} and re-upload"
+        ) from None
+    total = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if total > max_unzipped_bytes:
+        raise IngestionError(
+            f"{filename} unpacks to {total / 2**20:,.0f} MB, more than the "
+            f"{max_unzipped_bytes / 2**20:,.0f} MB allowed; remove large embedded media"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _SMALL_MEMBER_BYTES and ratio > max_ratio:
+            raise IngestionError(
+                f"{filename} looks like a zip bomb ({member.filename} is compressed "
+                f"{ratio:,.0f}:1); it was not opened"
+            )
+    if total > _SMALL_MEMBER_BYTES and total / max(packed, 1) > max_ratio:
+        raise IngestionError(
+            f"{filename} looks like a zip bomb (compressed {total / max(packed, 1):,.0f}:1); "
+            "it was not opened"
+        )

@@ -1,0 +1,39 @@
+"""Collect chunks while extracting, refusing documents whose text is larger than the cap."""
+
+from __future__ import annotations
+
+from course_supporter.ingestion.document import Chunk, ChunkKind, Reference
+from course_supporter.ingestion.errors import IngestionError
+
+
+def tidy_text(text: str) -> str:
+    """Collapse runs of blanks inside each line and drop empty lines."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+class ChunkCollector:
+    """Accumulates non-empty chunks and fails once their text passes `max_chars`."""
+
+    def __init__(self, max_chars: int, filename: str) -> None:
+        self.max_chars = max_chars
+        self.filename = filename
+        self.chunks: list[Chunk] = []
+        self.total_chars = 0
+
+    def add(self, kind: ChunkKind, text: str, ref: Reference | None = None) -> None:
+        """Append a chunk unless its text is blank."""
+        text = tidy_text(text)
+        if not text:
+            return
+        self.total_chars += len(text)
+        if self.total_chars > self.max_chars:
+            raise IngestionError(
+                f"{self.filename} holds more than {self.max_chars:,} characters of text; "
+                "split it into smaller materials"
+            )
+        self.chunks.append(Chunk(kind=kind, text=text, ref=ref or Reference()))
+
+    def first_heading(self) -> str | None:
+        """The text of the first heading, a natural document title."""
+        return next((c.text for c in self.chunks if c.kind is ChunkKind.HEADING), None)

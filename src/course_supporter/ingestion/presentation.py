@@ -1,0 +1,133 @@
+"""Presentations: PDF decks page by page, PPTX decks slide by slide with speaker notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pypdfium2
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from course_supporter.config import Settings
+from course_supporter.ingestion.archives import check_office_zip
+from course_supporter.ingestion.chunks import ChunkCollector
+from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.errors import IngestionError
+
+
+class PdfProcessor:
+    """PDF text per page with pypdfium2 (PDFium: Apache-2.0 / BSD-3-Clause, a permissive licence).
+
+    Each page of a presentation PDF is one slide, so its chunk carries both `page` and `slide`.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.max_chars = settings.ingest_max_text_chars
+
+    def extract(self, path: Path, filename: str) -> SourceDocument:
+        pdf = _open_pdf(path, filename)
+        try:
+            collector = ChunkCollector(self.max_chars, filename)
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_range()
+                finally:
+                    textpage.close()
+                    page.close()
+                number = index + 1
+                collector.add(ChunkKind.SLIDE_TEXT, text, Reference(page=number, slide=number))
+            title = str(pdf.get_metadata_dict().get("Title") or "").strip()
+            pages = len(pdf)
+        except pypdfium2.PdfiumError:
+            raise IngestionError(
+                f"{filename} is damaged and its text could not be read; export it again"
+            ) from None
+        finally:
+            pdf.close()
+        if not collector.chunks:
+            raise IngestionError(
+                f"{filename} has no text layer (scanned or image-only pages); "
+                "upload a PDF exported with text, or run OCR on it first"
+            )
+        return SourceDocument(
+            source_type="presentation",
+            title=title or Path(filename).stem,
+            chunks=collector.chunks,
+            metadata={"filename": filename, "format": "pdf", "pages": pages,
+                      "characters": collector.total_chars},
+        )  # fmt: skip
+
+
+def _open_pdf(path: Path, filename: str) -> pypdfium2.PdfDocument:
+    try:
+        return pypdfium2.PdfDocument(path)
+    except pypdfium2.PdfiumError as error:
+        if error.err_code == pypdfium2.raw.FPDF_ERR_PASSWORD:
+            raise IngestionError(
+                f"{filename} is encrypted (password protected); upload an unencrypted copy"
+            ) from None
+        raise IngestionError(
+            f"{filename} is not a readable PDF (the file is damaged); export it again and re-upload"
+        ) from None
+
+
+class PptxProcessor:
+    """PowerPoint decks via python-pptx: slide title, body text and speaker notes per slide."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def extract(self, path: Path, filename: str) -> SourceDocument:
+        check_office_zip(
+            path,
+            filename,
+            max_unzipped_bytes=self.settings.ingest_max_unzipped_bytes,
+            max_ratio=self.settings.ingest_max_zip_ratio,
+        )
+        try:
+            deck = Presentation(str(path))
+        except Exception:
+            raise IngestionError(
+                f"{filename} is not a readable PowerPoint file; save it again as .pptx"
+            ) from None
+        collector = ChunkCollector(self.settings.ingest_max_text_chars, filename)
+        slides = 0
+        for number, slide in enumerate(deck.slides, start=1):
+            slides = number
+            title_shape = slide.shapes.title
+            if title_shape is not None:
+                collector.add(
+                    ChunkKind.HEADING, title_shape.text_frame.text,
+                    Reference(slide=number, heading_level=1),
+                )  # fmt: skip
+            title_id = title_shape.shape_id if title_shape is not None else None
+            body = [text for shape in slide.shapes for text in _shape_texts(shape, title_id)]
+            collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
+            if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+                notes = slide.notes_slide.notes_text_frame.text
+                collector.add(ChunkKind.SPEAKER_NOTES, notes, Reference(slide=number))
+        return SourceDocument(
+            source_type="presentation",
+            title=deck.core_properties.title or collector.first_heading() or Path(filename).stem,
+            chunks=collector.chunks,
+            metadata={"filename": filename, "format": "pptx", "slides": slides,
+                      "characters": collector.total_chars},
+        )  # fmt: skip
+
+
+def _shape_texts(shape: Any, title_id: int | None) -> Iterator[str]:
+    """Text of a shape, of a table's rows, or of a group's members, in document order."""
+    if shape.shape_id == title_id:
+        return
+    if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        for member in shape.shapes:
+            yield from _shape_texts(member, title_id)
+    elif shape.has_text_frame:
+        yield shape.text_frame.text
+    elif getattr(shape, "has_table", False):
+        for row in shape.table.rows:
+            yield " | ".join(cell.text for cell in row.cells if cell.text.strip())

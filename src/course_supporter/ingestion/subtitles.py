@@ -1,0 +1,109 @@
+"""Subtitles (WebVTT, SRT) into timed transcript chunks; a few broken cues are skipped."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import webvtt
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from course_supporter.config import Settings
+from course_supporter.ingestion.chunks import ChunkCollector
+from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.errors import IngestionError
+from course_supporter.ingestion.formats import extension_of
+from course_supporter.ingestion.text import read_text_file
+
+# Up to this share of cues may be broken; they are skipped and counted in the metadata.
+MAX_BROKEN_CUE_SHARE = 0.1
+_BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_seconds: float
+    end_seconds: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ParsedSubtitles:
+    cues: list[Cue]
+    broken: int
+
+
+def parse_subtitles(text: str, subtitle_format: str, filename: str) -> ParsedSubtitles:
+    """Parse cue by cue so one bad cue costs that cue, not the file; too many bad cues fail it."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if subtitle_format == "vtt" and not text.startswith("WEBVTT"):
+        raise IngestionError(f"{filename} is not a WebVTT file (it must start with WEBVTT)")
+    blocks = [block.strip("\n") for block in _BLOCK_SEPARATOR.split(text) if "-->" in block]
+    if not blocks:
+        raise IngestionError(f"{filename} contains no subtitle cues")
+    parsed = [_parse_cue(block, subtitle_format) for block in blocks]
+    cues = [cue for cue in parsed if cue is not None and cue.text]
+    broken = sum(1 for cue in parsed if cue is None)
+    if broken > MAX_BROKEN_CUE_SHARE * len(blocks):
+        raise IngestionError(
+            f"{filename} has {broken} malformed cues out of {len(blocks)} "
+            "(bad timestamps or layout); fix or re-export the subtitles"
+        )
+    return ParsedSubtitles(cues=cues, broken=broken)
+
+
+def _parse_cue(block: str, subtitle_format: str) -> Cue | None:
+    source = f"WEBVTT\n\n{block}\n" if subtitle_format == "vtt" else f"{block}\n"
+    try:
+        captions = webvtt.from_buffer(io.StringIO(source), format=subtitle_format).captions
+    except (MalformedCaptionError, MalformedFileError, ValueError):
+        return None
+    if len(captions) != 1:
+        return None
+    caption = captions[0]
+    start = caption.start_time.in_milliseconds() / 1000
+    end = caption.end_time.in_milliseconds() / 1000
+    if end < start:
+        return None
+    return Cue(start_seconds=start, end_seconds=end, text=caption.text.strip())
+
+
+def transcript_document(
+    cues: list[Cue], *, title: str, max_chars: int, label: str, **metadata: str | int | float
+) -> SourceDocument:
+    """A video document with one TRANSCRIPT chunk per cue."""
+    collector = ChunkCollector(max_chars, label)
+    for cue in cues:
+        ref = Reference(start_seconds=cue.start_seconds, end_seconds=cue.end_seconds)
+        collector.add(ChunkKind.TRANSCRIPT, cue.text, ref)
+    return SourceDocument(
+        source_type="video",
+        title=title,
+        chunks=collector.chunks,
+        metadata={"characters": collector.total_chars, **metadata},
+    )
+
+
+class SubtitleProcessor:
+    """WebVTT and SRT files (parsed with webvtt-py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.max_chars = settings.ingest_max_text_chars
+
+    def extract(self, path: Path, filename: str) -> SourceDocument:
+        subtitle_format = extension_of(filename).lstrip(".")
+        parsed = parse_subtitles(
+            read_text_file(path, filename, self.max_chars), subtitle_format, filename
+        )
+        return transcript_document(
+            parsed.cues,
+            title=Path(filename).stem,
+            max_chars=self.max_chars,
+            label=filename,
+            filename=filename,
+            format=subtitle_format,
+            skipped_cues=parsed.broken,
+            transcript_source="subtitles",
+        )
