@@ -14,8 +14,11 @@ from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.db import Database
 from course_supporter.http_errors import install_error_handlers
+from course_supporter.jobs.endpoints import router as jobs_router
 from course_supporter.logging import RequestContextMiddleware, configure_logging
+from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
+from course_supporter.storage import build_storage
 from course_supporter.tenancy.auth import Authenticator
 from course_supporter.tenancy.endpoints import router as tenancy_router
 from course_supporter.tenancy.ratelimit import RateLimiter
@@ -35,7 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.db = db
         app.state.authenticator = authenticator
-        app.state.health_checks = {"db": db.ping}
+        storage = build_storage(settings)
+        await storage.ensure_bucket()
+        app.state.storage = storage
+        app.state.health_checks = {"db": db.ping, "storage": storage.check}
         if limiter.shared:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
@@ -45,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+            await storage.close()
             await db.dispose()
 
     app = FastAPI(
@@ -74,4 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(tenancy_router)
     app.include_router(courses_router)
+    app.include_router(materials_router)
+    app.include_router(jobs_router)
     return app

@@ -21,3 +21,19 @@ class ConflictError(DomainError):
 
 class InvalidInputError(DomainError):
     status_code = 422
+
+
+class PayloadTooLargeError(DomainError):
+    status_code = 413
+
+
+class UnsupportedMediaError(DomainError):
+    status_code = 415
+
+
+class NotImplementedOnBackendError(DomainError):
+    status_code = 501
+
+
+class DependencyUnavailableError(DomainError):
+    status_code = 503

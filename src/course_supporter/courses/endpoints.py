@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from course_supporter.courses import service
 from course_supporter.courses.schemas import CourseCreate, CourseDetail, CourseOut, CourseUpdate
 from course_supporter.db import SessionDep
 from course_supporter.http_errors import error_responses
+from course_supporter.materials.schemas import MaterialSummary
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
@@ -47,7 +48,11 @@ async def list_courses(
 async def get_course(course_id: uuid.UUID, tenant: ReadTenant, session: SessionDep) -> CourseDetail:
     """One course with its materials and generated structure."""
     course = await service.get_course(session, tenant.tenant_id, course_id)
-    return CourseDetail.model_validate(course)
+    materials = await service.course_materials(session, tenant.tenant_id, course_id)
+    return CourseDetail(
+        **CourseOut.model_validate(course).model_dump(),
+        materials=[MaterialSummary.model_validate(material) for material in materials],
+    )
 
 
 @router.patch("/{course_id}", response_model=CourseOut, responses=error_responses(404, 413))
@@ -62,7 +67,9 @@ async def update_course(
 @router.delete(
     "/{course_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
-async def delete_course(course_id: uuid.UUID, tenant: PrepTenant, session: SessionDep) -> Response:
+async def delete_course(
+    course_id: uuid.UUID, request: Request, tenant: PrepTenant, session: SessionDep
+) -> Response:
     """Delete a course, its materials and their stored files."""
-    await service.delete_course(session, tenant.tenant_id, course_id)
+    await service.delete_course(session, request.app.state.storage, tenant.tenant_id, course_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

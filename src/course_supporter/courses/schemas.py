@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from course_supporter.materials.schemas import MaterialSummary
+
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 ShortItem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -47,4 +49,6 @@ class CourseOut(BaseModel):
 
 
 class CourseDetail(CourseOut):
-    """A course with its materials and generated structure (filled in as those domains land)."""
+    """A course with its materials (and, once generated, its structure)."""
+
+    materials: list[MaterialSummary]

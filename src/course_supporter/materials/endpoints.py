@@ -1,0 +1,184 @@
+"""Material and slide-mapping endpoints: thin calls into the material service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import ValidationError
+
+from course_supporter.db import SessionDep
+from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
+from course_supporter.http_errors import error_responses
+from course_supporter.materials import service
+from course_supporter.materials.models import Material
+from course_supporter.materials.schemas import (
+    MaterialCreated,
+    MaterialDocument,
+    MaterialFromUrl,
+    MaterialOut,
+    SlideMappingIn,
+    SlideMappingOut,
+)
+from course_supporter.pagination import Page, PageParams, encode_cursor
+from course_supporter.tenancy.auth import PrepTenant, ReadTenant
+
+router = APIRouter(
+    prefix="/api/v1/courses/{course_id}",
+    tags=["materials"],
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+
+_CREATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["source_type", "file"],
+                    "properties": {
+                        "source_type": {
+                            "type": "string",
+                            "enum": ["video", "presentation", "text"],
+                        },
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            },
+            "application/json": {"schema": MaterialFromUrl.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "/materials",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MaterialCreated,
+    responses=error_responses(413, 415, 503),
+    openapi_extra=_CREATE_BODY,
+)
+async def create_material(
+    course_id: uuid.UUID, request: Request, tenant: PrepTenant, session: SessionDep
+) -> MaterialCreated:
+    """Upload a file (multipart, streamed to storage) or register a URL (JSON); starts ingestion."""
+    content_type = request.headers.get("content-type", "")
+    settings = request.app.state.settings
+    if content_type.startswith("multipart/form-data"):
+        created = await service.upload_material(
+            session,
+            request.app.state.storage,
+            settings,
+            tenant_id=tenant.tenant_id,
+            course_id=course_id,
+            body=request.stream(),
+            content_type=content_type,
+            content_length=_content_length(request),
+        )
+    elif content_type.startswith("application/json"):
+        created = await service.add_url_material(
+            session,
+            tenant_id=tenant.tenant_id,
+            course_id=course_id,
+            data=await _json_body(request, settings.max_json_body_bytes),
+        )
+    else:
+        raise UnsupportedMediaError("send multipart/form-data (a file) or application/json (a URL)")
+    return MaterialCreated(
+        **MaterialOut.model_validate(created.material).model_dump(), job_id=created.job.id
+    )
+
+
+@router.get("/materials", response_model=Page[MaterialOut])
+async def list_materials(
+    course_id: uuid.UUID, tenant: ReadTenant, session: SessionDep, page: PageParams
+) -> Page[MaterialOut]:
+    """The course's materials, oldest first."""
+    materials = await service.list_materials(
+        session, tenant.tenant_id, course_id, limit=page.limit + 1, after=page.after
+    )
+    items = [MaterialOut.model_validate(material) for material in materials[: page.limit]]
+    more = len(materials) > page.limit
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+
+@router.get("/materials/{material_id}", response_model=MaterialOut)
+async def get_material(
+    course_id: uuid.UUID, material_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+) -> MaterialOut:
+    """A material with its status, error, size and checksum."""
+    material = await service.get_material(session, tenant.tenant_id, course_id, material_id)
+    return MaterialOut.model_validate(material)
+
+
+@router.get(
+    "/materials/{material_id}/document",
+    response_model=MaterialDocument,
+    responses=error_responses(409),
+)
+async def get_material_document(
+    course_id: uuid.UUID, material_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+) -> MaterialDocument:
+    """The normalized source document extracted from a processed material."""
+    material: Material = await service.get_material(
+        session, tenant.tenant_id, course_id, material_id
+    )
+    return MaterialDocument(
+        material_id=material.id, status=material.status, document=service.document_of(material)
+    )
+
+
+@router.delete("/materials/{material_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_material(
+    course_id: uuid.UUID,
+    material_id: uuid.UUID,
+    request: Request,
+    tenant: PrepTenant,
+    session: SessionDep,
+) -> Response:
+    """Delete a material and its stored file."""
+    await service.delete_material(
+        session, request.app.state.storage, tenant.tenant_id, course_id, material_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/slide-mapping",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SlideMappingOut,
+    responses=error_responses(413),
+)
+async def add_slide_mapping(
+    course_id: uuid.UUID, body: SlideMappingIn, tenant: PrepTenant, session: SessionDep
+) -> SlideMappingOut:
+    """Map slide numbers to video timecodes; a slide already mapped is rejected."""
+    mappings = await service.add_slide_mappings(session, tenant.tenant_id, course_id, body.mappings)
+    return SlideMappingOut(created=len(mappings), mappings=mappings)
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return int(value) if value and value.isdigit() else None
+
+
+async def _json_body(request: Request, limit: int) -> MaterialFromUrl:
+    declared = _content_length(request)
+    if declared is not None and declared > limit:
+        raise PayloadTooLargeError(f"Request body larger than {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise PayloadTooLargeError(f"Request body larger than {limit} bytes")
+    try:
+        return MaterialFromUrl.model_validate_json(bytes(raw))
+    except ValidationError as exc:
+        details = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        raise InvalidInputError(
+            "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details)
+        ) from exc

@@ -1,0 +1,61 @@
+"""Course materials and the slide-to-video mapping."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+class SourceType(StrEnum):
+    VIDEO = "video"
+    PRESENTATION = "presentation"
+    TEXT = "text"
+    WEB = "web"
+
+
+class MaterialStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    ERROR = "error"
+
+
+class Material(IdMixin, TimestampMixin, Base):
+    __tablename__ = "materials"
+
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    source_type: Mapped[str] = mapped_column(String(20))
+    source_url: Mapped[str | None] = mapped_column(String(2048))
+    storage_key: Mapped[str | None] = mapped_column(String(1024))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default=MaterialStatus.PENDING)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[dict[str, Any] | None]
+
+
+class SlideVideoMapping(Base):
+    __tablename__ = "slide_video_mappings"
+    __table_args__ = (UniqueConstraint("course_id", "slide_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), index=True
+    )
+    slide_number: Mapped[int]
+    video_timecode: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

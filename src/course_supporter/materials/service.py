@@ -1,0 +1,228 @@
+"""Material rules: streaming uploads into storage, URL materials, deletion, slide mappings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from course_supporter.config import Settings
+from course_supporter.courses.service import get_course
+from course_supporter.db import new_id
+from course_supporter.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaError,
+)
+from course_supporter.ingestion.errors import UnsupportedMaterialType
+from course_supporter.ingestion.formats import check_upload_type
+from course_supporter.jobs.models import Job
+from course_supporter.jobs.service import enqueue_job
+from course_supporter.materials.models import Material, SlideVideoMapping, SourceType
+from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
+from course_supporter.materials.schemas import MaterialFromUrl, SlideMapping
+from course_supporter.storage import (
+    ObjectStorage,
+    ObjectWriter,
+    StorageError,
+    StorageUnavailable,
+    UploadFormError,
+    UploadTooLarge,
+    course_prefix,
+    material_key,
+    receive_multipart_upload,
+)
+
+log = structlog.get_logger(__name__)
+
+INGEST_JOB = "ingest_material"
+URL_SOURCE_TYPES = {SourceType.WEB, SourceType.VIDEO}
+
+
+@dataclass(frozen=True)
+class CreatedMaterial:
+    material: Material
+    job: Job
+
+
+async def upload_material(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    *,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    body: AsyncIterable[bytes],
+    content_type: str,
+    content_length: int | None,
+) -> CreatedMaterial:
+    """Stream a multipart upload into storage, then record the material and its ingestion job."""
+    await get_course(session, tenant_id, course_id)
+    if content_length is not None and content_length > settings.max_upload_bytes:
+        raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes))
+    material_id = new_id()
+
+    def check_head(filename: str, head: bytes, fields: Mapping[str, str]) -> str:
+        source_type = fields.get("source_type", "")
+        if source_type not in {t.value for t in SourceType}:
+            raise InvalidInputError(
+                "form field source_type must come before file and be one of: "
+                + ", ".join(t.value for t in SourceType)
+            )
+        try:
+            return check_upload_type(source_type, filename, head)
+        except UnsupportedMaterialType as exc:
+            if exc.status_code == 415:
+                raise UnsupportedMediaError(exc.message) from exc
+            raise InvalidInputError(exc.message) from exc
+
+    async def open_writer(filename: str, stored_type: str) -> ObjectWriter:
+        key = material_key(tenant_id, course_id, material_id, filename)
+        return await storage.open_writer(key, stored_type, max_bytes=settings.max_upload_bytes)
+
+    try:
+        received = await receive_multipart_upload(
+            body,
+            content_type,
+            open_writer=open_writer,
+            check_head=check_head,
+            max_bytes=settings.max_upload_bytes,
+        )
+    except UploadTooLarge as exc:
+        raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
+    except UploadFormError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    except StorageUnavailable as exc:
+        raise DependencyUnavailableError(f"storage is unavailable: {exc}") from exc
+    if received.stored.size == 0:
+        await storage.delete(received.stored.key)
+        raise InvalidInputError("the uploaded file is empty")
+    material = Material(
+        id=material_id,
+        course_id=course_id,
+        tenant_id=tenant_id,
+        source_type=received.fields["source_type"],
+        storage_key=received.stored.key,
+        filename=received.filename,
+        content_type=received.content_type,
+        size_bytes=received.stored.size,
+        sha256=received.stored.sha256,
+    )
+    try:
+        return await _record(session, material)
+    except BaseException:
+        await storage.delete(received.stored.key)
+        raise
+
+
+async def add_url_material(
+    session: AsyncSession, *, tenant_id: uuid.UUID, course_id: uuid.UUID, data: MaterialFromUrl
+) -> CreatedMaterial:
+    await get_course(session, tenant_id, course_id)
+    if data.source_type not in URL_SOURCE_TYPES:
+        raise InvalidInputError(
+            f"source_url is accepted for web and video; upload {data.source_type} as a file"
+        )
+    material = Material(
+        course_id=course_id,
+        tenant_id=tenant_id,
+        source_type=data.source_type.value,
+        source_url=str(data.source_url),
+    )
+    return await _record(session, material)
+
+
+async def _record(session: AsyncSession, material: Material) -> CreatedMaterial:
+    """The material row and its job commit together: a material never lacks its job."""
+    session.add(material)
+    job = enqueue_job(session, material.tenant_id, INGEST_JOB, material.id)
+    await session.commit()
+    return CreatedMaterial(material=material, job=job)
+
+
+async def get_material(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, material_id: uuid.UUID
+) -> Material:
+    material = await MaterialRepository(session).get_for_tenant(tenant_id, course_id, material_id)
+    if material is None:
+        raise NotFoundError("Material not found")
+    return material
+
+
+async def list_materials(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    *,
+    limit: int,
+    after: uuid.UUID | None,
+) -> Sequence[Material]:
+    await get_course(session, tenant_id, course_id)
+    return await MaterialRepository(session).page_for_course(
+        tenant_id, course_id, limit=limit, after=after
+    )
+
+
+async def delete_material(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    material_id: uuid.UUID,
+) -> None:
+    material = await get_material(session, tenant_id, course_id, material_id)
+    key = material.storage_key
+    await MaterialRepository(session).delete(material)
+    await session.commit()
+    if key:
+        await _remove_stored(storage.delete(key), key)
+
+
+async def delete_course_files(
+    storage: ObjectStorage, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> None:
+    prefix = course_prefix(tenant_id, course_id)
+    await _remove_stored(storage.delete_prefix(prefix), prefix)
+
+
+async def _remove_stored(removal: Awaitable[object], what: str) -> None:
+    try:
+        await removal
+    except StorageError:
+        # The rows are gone; the object is logged for the operator rather than failing the call.
+        log.exception("stored_object_not_removed", key=what)
+
+
+async def add_slide_mappings(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, mappings: list[SlideMapping]
+) -> list[SlideMapping]:
+    await get_course(session, tenant_id, course_id)
+    repo = SlideMappingRepository(session)
+    existing = await repo.slide_numbers(course_id)
+    clashes = sorted(existing & {mapping.slide_number for mapping in mappings})
+    if clashes:
+        raise InvalidInputError(f"slides already mapped for this course: {clashes}")
+    for mapping in mappings:
+        session.add(SlideVideoMapping(course_id=course_id, **mapping.model_dump()))
+    await session.commit()
+    return mappings
+
+
+def _too_large_message(limit: int) -> str:
+    return f"The upload is larger than the limit of {limit} bytes"
+
+
+def document_of(material: Material) -> dict[str, object]:
+    """The extracted document; 409 while the material is not processed yet."""
+    if material.document is None:
+        raise ConflictError(
+            f"Material is {material.status}; its document exists once it is done"
+            + (f" (error: {material.error_message})" if material.error_message else "")
+        )
+    return material.document
