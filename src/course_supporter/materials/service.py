@@ -140,6 +140,8 @@ async def add_url_material(
 
 async def _record(session: AsyncSession, material: Material) -> CreatedMaterial:
     """The material row and its job commit together: a material never lacks its job."""
+    if material.id is None:
+        material.id = new_id()
     session.add(material)
     job = enqueue_job(session, material.tenant_id, INGEST_JOB, material.id)
     await session.commit()
