@@ -45,7 +45,8 @@ DEFINED_BY_VERB = re.compile(
     rf"^(?:(?:an?|the)\s+)?(?P<term>{TERM})\s+(?:refers? to|means|describes)\s", re.IGNORECASE
 )
 NAMED_AT_END = re.compile(
-    rf"\b(?:is|are) (?:called|known as|named) (?:an?\s+|the\s+)?[\"'“*_]*(?P<term>{TERM})[\"'”*_]*[.,;:]",
+    rf"\b(?:is|are) (?:called|known as|named) (?:an?\s+|the\s+)?"
+    rf"[\"'“*_]*(?P<term>{TERM})[\"'”*_]*[.,;:]",
     re.IGNORECASE,
 )
 BOLD = re.compile(r"\*\*(?P<a>[^*\n]{2,60}?)\*\*|__(?P<b>[^_\n]{2,60}?)__")
@@ -53,15 +54,13 @@ CAPITALISED_PHRASE = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}
 EXAMPLE_MARKERS = ("for example", "for instance", "e.g.", "such as", "example")
 MARKUP = re.compile(r"[*_`#]+")
 
-ANAPHORIC_STARTS = frozenset(
-    "this that it these those there here what which who he she they we you i such another "
-    "our your its their one all some most many both either neither each every none".split()
-)
-GENERIC_TERMS = frozenset(
-    "result results output answer example examples problem idea goal reason difference point "
-    "solution way thing things step steps first second next last rest case cases part parts "
-    "lesson chapter section course module following above below same other only main key".split()
-)
+ANAPHORIC_WORDS = """this that it these those there here what which who he she they we you i such
+another our your its their one all some most many both either neither each every none"""
+GENERIC_WORDS = """result results output answer example examples problem idea goal reason difference
+point solution way thing things step steps first second next last rest case cases part parts lesson
+chapter section course module following above below same other only main key"""
+ANAPHORIC_STARTS = frozenset(ANAPHORIC_WORDS.split())
+GENERIC_TERMS = frozenset(GENERIC_WORDS.split())
 LEVELS: tuple[Difficulty, Difficulty, Difficulty] = ("easy", "medium", "hard")
 
 
@@ -110,7 +109,9 @@ def _is_heading(chunk: Chunk) -> bool:
     return chunk.kind is ChunkKind.HEADING and bool(chunk.text.strip())
 
 
-def _split_at(chunks: Sequence[Chunk], level: int, title: str) -> tuple[list[Chunk], list[_Section]]:
+def _split_at(
+    chunks: Sequence[Chunk], level: int, title: str
+) -> tuple[list[Chunk], list[_Section]]:
     """Chunks before the first heading of `level`, and one section per heading of that level."""
     intro: list[Chunk] = []
     sections: list[_Section] = []
@@ -185,9 +186,15 @@ def _slide_sections(chunks: Sequence[Chunk]) -> list[_Section]:
     sections: list[_Section] = []
     for number in sorted(slides):
         slide_chunks = slides[number]
-        words = sum(len(c.text.split()) for c in slide_chunks if c.kind is not ChunkKind.SPEAKER_NOTES)
+        words = sum(
+            len(c.text.split()) for c in slide_chunks if c.kind is not ChunkKind.SPEAKER_NOTES
+        )
         divider = words <= 8
-        if not sections or divider or len({c.ref.slide for c in sections[-1].chunks}) >= SLIDES_PER_LESSON:
+        if (
+            not sections
+            or divider
+            or len({c.ref.slide for c in sections[-1].chunks}) >= SLIDES_PER_LESSON
+        ):
             sections.append(_Section(_slide_title(slide_chunks) or f"Slide {number}"))
         sections[-1].chunks.extend(slide_chunks)
     return sections
@@ -300,9 +307,7 @@ def _find_terms(sentences: Sequence[_Sentence]) -> list[_Term]:
                     introducing = sentences[index + 1]
                 offer(term, introducing, 1)
     if len(found) < 2:
-        counts = Counter(
-            phrase for s in sentences for phrase in CAPITALISED_PHRASE.findall(s.text)
-        )
+        counts = Counter(phrase for s in sentences for phrase in CAPITALISED_PHRASE.findall(s.text))
         for phrase, count in counts.most_common():
             if count < 2:
                 break
@@ -437,13 +442,20 @@ class _Structurer:
         self.seen_terms: set[str] = set()
 
     def module(self, part: _Part, position: int) -> Module:
-        difficulty = LEVELS[min(2, position * 3 // len(self.parts))] if len(self.parts) > 1 else "medium"
+        difficulty = (
+            LEVELS[min(2, position * 3 // len(self.parts))] if len(self.parts) > 1 else "medium"
+        )
         level = {"easy": 1, "medium": 2, "hard": 3}[difficulty]
         builder = _ConceptBuilder(part.material)
-        lessons = [self.lesson(section, part, builder, level, n) for n, section in enumerate(part.sections, 1)]
+        lessons = [
+            self.lesson(section, part, builder, level, n)
+            for n, section in enumerate(part.sections, 1)
+        ]
         concepts = [c.title for lesson in lessons for c in lesson.concepts]
         goal_topics = concepts[:3] or [lesson.title for lesson in lessons[:3]]
-        description = _summary(part.intro) or _summary(part.sections[0].chunks if part.sections else [])
+        description = _summary(part.intro) or _summary(
+            part.sections[0].chunks if part.sections else []
+        )
         return Module(
             title=part.title,
             description=description,

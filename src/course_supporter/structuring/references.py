@@ -1,4 +1,4 @@
-"""Check every reference of a structure against the materials and drop the ones that do not exist."""
+"""Check every reference of a structure against the materials; drop those that do not exist."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class MaterialLocations:
         return low <= seconds <= high
 
     def include_time(self, start: float, end: float) -> None:
-        """Widen the time extent to cover `start`–`end`."""
+        """Widen the time extent to cover `start` to `end`."""
         self.first_second = start if self.first_second is None else min(self.first_second, start)
         self.last_second = end if self.last_second is None else max(self.last_second, end)
 
@@ -152,7 +152,7 @@ class _Checker:
                 self._has_time(lesson.video_material_id, value), f"{where}: {name} {value}"
             ):
                 setattr(lesson, name, None)
-        slides = getattr(self._material(lesson.slides_material_id), "slides", set())
+        slides: set[int] = getattr(self._material(lesson.slides_material_id), "slides", set())
         for name in ("slide_start", "slide_end"):
             value = getattr(lesson, name)
             if value is not None and not self._keep(value in slides, f"{where}: {name} {value}"):
