@@ -250,10 +250,13 @@ def _sentences(chunks: Sequence[Chunk]) -> Iterator[_Sentence]:
     for chunk in chunks:
         if chunk.kind is ChunkKind.HEADING:
             continue
-        for piece in SENTENCE_BREAK.split(chunk.text):
-            text = " ".join(piece.split())
-            if text:
-                yield _Sentence(text, chunk)
+        # Lines of a slide are separate statements; elsewhere a line break is only wrapping.
+        blocks = chunk.text.splitlines() if chunk.kind is ChunkKind.SLIDE_TEXT else [chunk.text]
+        for block in blocks:
+            for piece in SENTENCE_BREAK.split(block):
+                text = " ".join(piece.split())
+                if text:
+                    yield _Sentence(text, chunk)
 
 
 def term_key(term: str) -> str:
