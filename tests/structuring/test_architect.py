@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def factory(responders: dict[str, Respond]) -> Callable[[ModelSpec, Settings], Model]:
+def factory(responders: Mapping[str, Respond]) -> Callable[[ModelSpec, Settings], Model]:
     def build(spec: ModelSpec, _: Settings) -> Model:
         return FunctionModel(responders[spec.id], model_name=spec.model)
 
@@ -230,7 +230,12 @@ async def test_no_model_available_uses_the_offline_structurer_and_records_it() -
     assert result.offline_fallback and result.model_used == "offline-structurer"
     assert result.structure.modules[0].title == "Alpha"
     [call] = log.calls
-    assert (call.provider, call.cost_usd, call.success, call.job_id) == ("local", 0, True, job)
+    assert (call.provider, call.cost_usd, call.success, call.job_id) == (
+        "local",
+        Decimal(0),
+        True,
+        job,
+    )
     assert call.strategy == "quality"
 
 

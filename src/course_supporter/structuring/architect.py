@@ -24,6 +24,7 @@ from course_supporter.llm.router import (
 from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import (
+    STRUCTURE_FORMAT_VERSION,
     CourseStructure,
     MaterialDocument,
     format_timecode,
@@ -333,6 +334,7 @@ async def generate_structure(
         )
     if title:
         structure.title = title
+    structure.format_version = STRUCTURE_FORMAT_VERSION
     checked = drop_missing_references(structure, materials)
     totals = architect.totals
     return GenerationResult(

@@ -473,7 +473,9 @@ class _Structurer:
     def lesson(
         self, section: _Section, part: _Part, builder: _ConceptBuilder, level: int, number: int
     ) -> Lesson:
-        sentences = list(_sentences(section.chunks))
+        # Terms a module's introduction defines belong to its first lesson.
+        intro = part.intro if number == 1 else []
+        sentences = list(_sentences([*intro, *section.chunks]))
         concepts: list[Concept] = []
         for term in _find_terms(sentences):
             key = term_key(term.title)
