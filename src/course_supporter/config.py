@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     models_config_path: Path = Path("config/models.yaml")
     prompts_dir: Path = Path("prompts")
     llm_offline_fallback: bool = True
+    llm_timeout_seconds: float = Field(default=300.0, gt=0)
+    llm_request_retries: int = Field(default=1, ge=0)
+    llm_output_retries: int = Field(default=2, ge=0)
     gemini_api_key: str | None = None
     anthropic_api_key: str | None = None
     openai_api_key: str | None = None

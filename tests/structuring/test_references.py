@@ -1,0 +1,172 @@
+"""Reference checking: what the materials do not contain is dropped and counted."""
+
+from __future__ import annotations
+
+import uuid
+
+from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.structuring.references import drop_missing_references
+from course_supporter.structuring.schemas import (
+    Concept,
+    CourseStructure,
+    Lesson,
+    MaterialDocument,
+    Module,
+    PageReference,
+    SlideReference,
+    TimecodeReference,
+    WebReference,
+)
+
+PDF, DECK, VIDEO, WEB = (uuid.uuid4() for _ in range(4))
+
+
+def materials() -> list[MaterialDocument]:
+    def material(
+        material_id: uuid.UUID, kind: str, label: str, chunks: list[Chunk]
+    ) -> MaterialDocument:
+        return MaterialDocument(
+            material_id, kind, label, SourceDocument(source_type=kind, title=label, chunks=chunks)
+        )
+
+    return [
+        material(
+            PDF,
+            "text",
+            "book.pdf",
+            [
+                Chunk(
+                    kind=ChunkKind.PARAGRAPH,
+                    text="Page one. See https://docs.example.com/a/.",
+                    ref=Reference(page=1),
+                ),
+                Chunk(kind=ChunkKind.PARAGRAPH, text="Page two.", ref=Reference(page=2)),
+            ],
+        ),
+        material(
+            DECK,
+            "presentation",
+            "deck.pptx",
+            [
+                Chunk(
+                    kind=ChunkKind.SLIDE_TEXT,
+                    text=f"Slide {n}",
+                    ref=Reference(slide=n, start_seconds=30.0 * n),
+                )
+                for n in (1, 2, 3)
+            ],
+        ),
+        material(
+            VIDEO,
+            "video",
+            "talk.mp4",
+            [
+                Chunk(
+                    kind=ChunkKind.TRANSCRIPT,
+                    text="Hello.",
+                    ref=Reference(start_seconds=0.0, end_seconds=10.5),
+                ),
+                Chunk(
+                    kind=ChunkKind.TRANSCRIPT,
+                    text="Bye.",
+                    ref=Reference(start_seconds=600.0, end_seconds=615.2),
+                ),
+            ],
+        ),
+        material(
+            WEB,
+            "web",
+            "https://example.org/guide",
+            [Chunk(kind=ChunkKind.WEB_CONTENT, text="Guide.")],
+        ),
+    ]
+
+
+def structure_with(concept: Concept, lesson: Lesson | None = None) -> CourseStructure:
+    lesson = lesson or Lesson(title="L")
+    lesson.concepts.append(concept)
+    return CourseStructure(title="C", modules=[Module(title="M", lessons=[lesson])])
+
+
+def test_real_references_are_kept() -> None:
+    concept = Concept(
+        title="X",
+        definition="X is a thing.",
+        page_references=[PageReference(material_id=PDF, page=2)],
+        slide_references=[SlideReference(material_id=DECK, slide=3)],
+        timecodes=[
+            TimecodeReference(material_id=VIDEO, timecode="00:10:15"),
+            TimecodeReference(material_id=DECK, timecode="00:01:00"),
+        ],
+        web_references=[
+            WebReference(material_id=WEB, url="https://example.org/guide/"),
+            WebReference(material_id=PDF, url="https://docs.example.com/a"),
+        ],
+    )
+    structure = structure_with(concept)
+
+    check = drop_missing_references(structure, materials())
+
+    assert check.dropped == 0
+    assert check.structure == structure
+
+
+def test_fake_pages_slides_timecodes_and_urls_are_dropped_and_counted() -> None:
+    concept = Concept(
+        title="X",
+        definition="X is a thing.",
+        page_references=[
+            PageReference(material_id=PDF, page=1),
+            PageReference(material_id=PDF, page=9),
+        ],
+        slide_references=[
+            SlideReference(material_id=DECK, slide=4),
+            SlideReference(material_id=PDF, slide=1),
+        ],
+        timecodes=[
+            TimecodeReference(material_id=VIDEO, timecode="00:10:17"),
+            TimecodeReference(material_id=VIDEO, timecode="01:00:00"),
+            TimecodeReference(material_id=PDF, timecode="00:00:01"),
+        ],
+        web_references=[
+            WebReference(material_id=WEB, url="https://example.org/elsewhere"),
+            WebReference(material_id=uuid.uuid4(), url="https://example.org/guide"),
+        ],
+    )
+    structure = structure_with(concept)
+
+    check = drop_missing_references(structure, materials())
+
+    kept = check.structure.modules[0].lessons[0].concepts[0]
+    assert check.dropped == 7
+    assert len(check.dropped_details) == 7
+    assert kept.page_references == [PageReference(material_id=PDF, page=1)]
+    assert kept.slide_references == [] and kept.web_references == []
+    assert kept.timecodes == [TimecodeReference(material_id=VIDEO, timecode="00:10:17")]
+    assert (
+        structure.modules[0].lessons[0].concepts[0].page_references[1].page == 9
+    )  # input untouched
+
+
+def test_lesson_ranges_outside_the_material_are_cleared() -> None:
+    lesson = Lesson(
+        title="L",
+        video_material_id=VIDEO,
+        video_start="00:05:00",
+        video_end="02:00:00",
+        slides_material_id=DECK,
+        slide_start=2,
+        slide_end=3,
+    )
+    ghost = Lesson(title="G", video_material_id=uuid.uuid4(), video_start="00:00:01", slide_start=1)
+    structure = structure_with(Concept(title="X", definition="d"), lesson)
+    structure.modules[0].lessons.append(ghost)
+
+    check = drop_missing_references(structure, materials())
+
+    checked, checked_ghost = check.structure.modules[0].lessons
+    assert check.dropped == 3
+    assert (checked.video_start, checked.video_end) == ("00:05:00", None)
+    assert (checked.slide_start, checked.slide_end) == (2, 3)
+    assert checked_ghost.video_start is None and checked_ghost.video_material_id is None
+    assert checked_ghost.slide_start is None
