@@ -1,8 +1,13 @@
 """A stand-in for the API behind nginx in scripts/check_deploy.sh.
 
-Answers every request with JSON describing what reached it (method, path, headers,
-number of body bytes), so the proxy behaviour of the real nginx conf can be checked
-without the application. Standard library only.
+Two roles, standard library only, no application code:
+- a tiny fake of the public contract in API.md that scripts/smoke_test.sh uses
+  (/health, /api/v1/me, course create/get/delete, material upload, X-Request-ID,
+  RateLimit-* headers, 401 on a wrong key), so the smoke test itself is exercised
+  through the real nginx conf;
+- for any other path (prefix /echo/ or anything unknown), JSON describing what
+  reached it (method, path, headers, number of body bytes), so the proxy behaviour
+  of the nginx conf can be checked.
 
     python3 scripts/lib/stub_upstream.py PORT
 """
@@ -10,8 +15,14 @@ without the application. Standard library only.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+FAKE_KEY = "cs_live_0123456789abcdef0123456789abcdef"
+COURSES: set[str] = set()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,8 +56,55 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return total
 
+    def _send(self, status: int, payload: object | None, headers: dict[str, str]) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        rid = self.headers.get("X-Request-ID") or uuid.uuid4().hex
+        self.send_header("X-Request-ID", rid)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _fake_api(self, body_bytes: int) -> bool:
+        path = self.path.split("?")[0]
+        if path == "/health" and self.command == "GET":
+            self._send(200, {"status": "ok", "checks": {"db": "ok", "storage": "ok"}}, {})
+            return True
+        if not path.startswith("/api/v1/"):
+            return False
+        if self.headers.get("X-API-Key") != FAKE_KEY:
+            self._send(401, {"detail": "Invalid or missing API key"}, {})
+            return True
+        limits = {"RateLimit-Limit": "60", "RateLimit-Remaining": "59", "RateLimit-Reset": "60"}
+        m = re.fullmatch(r"/api/v1/courses/([^/]+)(/materials)?", path)
+        if path == "/api/v1/me" and self.command == "GET":
+            self._send(200, {"tenant_id": "t1", "tenant_name": "fake"}, limits)
+        elif path == "/api/v1/courses" and self.command == "POST":
+            cid = uuid.uuid4().hex
+            COURSES.add(cid)
+            self._send(201, {"id": cid, "title": "t"}, limits)
+        elif m and m.group(1) not in COURSES:
+            self._send(404, {"detail": "Course not found"}, limits)
+        elif m and m.group(2) and self.command == "POST":
+            self._send(201, {"id": uuid.uuid4().hex, "status": "pending",
+                             "size_bytes": body_bytes}, limits)
+        elif m and self.command == "GET":
+            self._send(200, {"id": m.group(1), "materials": []}, limits)
+        elif m and self.command == "DELETE":
+            COURSES.discard(m.group(1))
+            self._send(204, None, limits)
+        else:
+            return False
+        return True
+
     def _answer(self) -> None:
         body_bytes = self._read_body()
+        if self._fake_api(body_bytes):
+            return
         payload = {
             "method": self.command,
             "path": self.path,
