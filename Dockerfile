@@ -68,7 +68,7 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     STORAGE_DIR=/app/var/storage
 
-USER app
+USER 10001:10001
 
 EXPOSE 8000
 
