@@ -5,7 +5,7 @@ Two roles, standard library only, no application code:
   (/health, /api/v1/me, course create/get/delete, material upload, X-Request-ID,
   RateLimit-* headers, 401 on a wrong key), so the smoke test itself is exercised
   through the real nginx conf;
-- for any other path (prefix /echo/ or anything unknown), JSON describing what
+- for any other path, or any request with the header X-Stub-Echo: 1, JSON describing what
   reached it (method, path, headers, number of body bytes), so the proxy behaviour
   of the nginx conf can be checked.
 
@@ -103,7 +103,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         body_bytes = self._read_body()
-        if self._fake_api(body_bytes):
+        if self.headers.get("X-Stub-Echo") != "1" and self._fake_api(body_bytes):
             return
         payload = {
             "method": self.command,
