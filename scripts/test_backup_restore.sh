@@ -60,7 +60,7 @@ q "$src" "
     '[\"prep\", \"check\"]'::jsonb, CASE WHEN i % 3 = 0 THEN now() + interval '90 days' END FROM generate_series(1, 200) i;
   INSERT INTO courses SELECT md5('c' || i)::uuid, md5('t' || (i % 50 + 1))::uuid, 'Курс ' || i || E' \"quoted\" \\\\ line\nbreak',
     jsonb_build_array('skill ' || i), repeat('x', i * 10) FROM generate_series(1, 2000) i;
-"
+" >/dev/null
 before="$(fingerprint "$src")"
 
 # --- backup
