@@ -49,3 +49,4 @@ test: check pytest
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+include deploy/check-deploy.mk

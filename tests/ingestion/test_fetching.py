@@ -15,7 +15,7 @@ from course_supporter.ingestion.fetching import (
     is_public_address,
     resolve_fetch_target,
 )
-from ingestion.conftest import _TestServer
+from tests.ingestion.conftest import _TestServer
 
 
 @pytest.mark.parametrize(

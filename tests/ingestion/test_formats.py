@@ -10,7 +10,7 @@ import pytest
 
 from course_supporter.ingestion.errors import UnsupportedMaterialType
 from course_supporter.ingestion.formats import check_upload_type
-from ingestion.conftest import pdf_bytes
+from tests.ingestion.conftest import pdf_bytes
 
 
 def _status(source_type: str, filename: str, head: bytes) -> int:

@@ -10,7 +10,7 @@ from course_supporter.config import Settings
 from course_supporter.ingestion.document import ChunkKind, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.extract import extract_document
-from ingestion.conftest import pdf_bytes
+from tests.ingestion.conftest import pdf_bytes
 
 
 async def _extract(path: Path, settings: Settings, filename: str | None = None) -> SourceDocument:

@@ -15,7 +15,7 @@ from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.speech import NO_ENGINE_MESSAGE, extract_audio
 from course_supporter.ingestion.video import choose_subtitles
-from ingestion.conftest import _TestServer
+from tests.ingestion.conftest import _TestServer
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
