@@ -240,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, self._video_page("/clip.vtt"), "text/html")
             elif route == "/video-page-foreign-track":
                 self._send(200, self._video_page(f"http://localhost:{port}/clip.vtt"), "text/html")
+            elif route == "/video-page-missing-track":
+                self._send(200, self._video_page("/missing.vtt"), "text/html")
             elif route == "/video-page-no-track":
                 page = b'<html><body><video src="/clip.mp4"></video></body></html>'
                 self._send(200, page, "text/html")

@@ -212,6 +212,20 @@ async def test_yt_dlp_requests_to_unchecked_hosts_are_refused(
         )
 
 
+async def test_video_page_whose_subtitles_are_gone_is_permanent(
+    local_settings: Settings, base_url: str
+) -> None:
+    with pytest.raises(IngestionError, match="HTTP Error 404") as caught:
+        await extract_document(
+            "video",
+            path=None,
+            url=f"{base_url}/video-page-missing-track",
+            filename="",
+            settings=local_settings,
+        )
+    assert caught.value.transient is False
+
+
 async def test_video_page_without_subtitles_needs_a_speech_engine(
     local_settings: Settings, base_url: str
 ) -> None:

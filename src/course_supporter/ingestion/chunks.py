@@ -5,9 +5,15 @@ from __future__ import annotations
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference
 from course_supporter.ingestion.errors import IngestionError
 
+# Whitespace that tidy_text would change; text without any of it is already tidy.
+_UNTIDY = ("  ", "\n\n", " \n", "\n ", "\t", "\r", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x1f")
+
 
 def tidy_text(text: str) -> str:
     """Collapse runs of blanks inside each line and drop empty lines."""
+    text = text.replace("\r\n", "\n")
+    if text.isascii() and not any(mark in text for mark in _UNTIDY):
+        return text.strip()
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 

@@ -129,6 +129,8 @@ async def fetch_page(url: str, settings: Settings) -> FetchedPage:
         raise IngestionError(
             f"{url} did not answer in time; it will be retried", transient=True
         ) from None
+    except httpx.DecodingError:
+        raise IngestionError(f"{url} sent a body that could not be decoded") from None
     except httpx.TransportError as error:
         raise IngestionError(
             f"Could not connect to {url} ({type(error).__name__}); it will be retried",
@@ -143,7 +145,10 @@ async def _follow_redirects(url: str, settings: Settings) -> FetchedPage:
         page_or_location = await _fetch_once(target, settings)
         if isinstance(page_or_location, FetchedPage):
             return page_or_location
-        current = target.url.join(page_or_location)
+        try:
+            current = target.url.join(page_or_location)
+        except httpx.InvalidURL:
+            raise IngestionError(f"{target.url} redirects to an invalid URL") from None
     raise IngestionError(f"{url} redirects more than {MAX_REDIRECTS} times; give the final URL")
 
 

@@ -8,13 +8,17 @@ from typing import Any
 
 import pypdfium2
 from pptx import Presentation
-from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.oxml.ns import qn
+from pptx.shapes.group import GroupShape
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.archives import check_office_zip
 from course_supporter.ingestion.chunks import ChunkCollector
 from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
+
+_TITLE_TYPES = frozenset({"title", "ctrTitle"})
+_PLACEHOLDER_PATH = f"{qn('p:nvPr')}/{qn('p:ph')}"
 
 
 class PdfProcessor:
@@ -98,18 +102,15 @@ class PptxProcessor:
         slides = 0
         for number, slide in enumerate(deck.slides, start=1):
             slides = number
-            title_shape = slide.shapes.title
-            if title_shape is not None:
-                collector.add(
-                    ChunkKind.HEADING, title_shape.text_frame.text,
-                    Reference(slide=number, heading_level=1),
-                )  # fmt: skip
-            title_id = title_shape.shape_id if title_shape is not None else None
-            body = [text for shape in slide.shapes for text in _shape_texts(shape, title_id)]
+            title, body = "", list[str]()
+            for shape in slide.shapes:
+                if not title and _placeholder_type(shape) in _TITLE_TYPES and shape.has_text_frame:
+                    title = shape.text_frame.text
+                else:
+                    body.extend(_shape_texts(shape))
+            collector.add(ChunkKind.HEADING, title, Reference(slide=number, heading_level=1))
             collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
-            if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-                notes = slide.notes_slide.notes_text_frame.text
-                collector.add(ChunkKind.SPEAKER_NOTES, notes, Reference(slide=number))
+            collector.add(ChunkKind.SPEAKER_NOTES, _notes_text(slide), Reference(slide=number))
         return SourceDocument(
             source_type="presentation",
             title=deck.core_properties.title or collector.first_heading() or Path(filename).stem,
@@ -119,13 +120,27 @@ class PptxProcessor:
         )  # fmt: skip
 
 
-def _shape_texts(shape: Any, title_id: int | None) -> Iterator[str]:
+def _placeholder_type(shape: Any) -> str | None:
+    """The placeholder type ("title", "body" …) read straight from the XML; None for others."""
+    properties = shape.element[0] if len(shape.element) else None
+    placeholder = properties.find(_PLACEHOLDER_PATH) if properties is not None else None
+    return None if placeholder is None else str(placeholder.get("type", "obj"))
+
+
+def _notes_text(slide: Any) -> str:
+    if not slide.has_notes_slide:
+        return ""
+    for shape in slide.notes_slide.shapes:
+        if _placeholder_type(shape) == "body" and shape.has_text_frame:
+            return str(shape.text_frame.text)
+    return ""
+
+
+def _shape_texts(shape: Any) -> Iterator[str]:
     """Text of a shape, of a table's rows, or of a group's members, in document order."""
-    if shape.shape_id == title_id:
-        return
-    if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+    if isinstance(shape, GroupShape):
         for member in shape.shapes:
-            yield from _shape_texts(member, title_id)
+            yield from _shape_texts(member)
     elif shape.has_text_frame:
         yield shape.text_frame.text
     elif getattr(shape, "has_table", False):

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yt_dlp
-from yt_dlp.utils import DownloadError
+from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.utils import YoutubeDLError
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import SourceDocument
@@ -176,11 +177,16 @@ class VideoPageProcessor:
             raise IngestionError(
                 "Reading the video page took too long; it will be retried", transient=True
             ) from None
-        except DownloadError as error:
+        except YoutubeDLError as error:
             if ydl.refusal is not None:
                 raise ydl.refusal from None
             message = str(error).removeprefix("ERROR: ")
-            transient = any(marker in message.lower() for marker in _TRANSIENT_MARKERS)
+            if isinstance(error, HTTPError):
+                transient = error.status >= 500 or error.status in (408, 429)
+            else:
+                transient = isinstance(error, TransportError) or any(
+                    marker in message.lower() for marker in _TRANSIENT_MARKERS
+                )
             raise IngestionError(
                 f"The video page could not be read: {message}", transient=transient
             ) from None
