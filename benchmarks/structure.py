@@ -14,8 +14,8 @@ import tracemalloc
 import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.structuring.offline import structure_offline
-from course_supporter.structuring.schemas import MaterialDocument
 
 TARGET_SECONDS = 5.0
 SECTIONS_PER_CHAPTER = 8

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
 
 
-def _material(material_id: str, source_type: str, chunks: list[Chunk]) -> MaterialDocument:
-    document = SourceDocument(source_type=source_type, title=material_id, chunks=chunks)
-    return MaterialDocument(material_id, source_type, f"{material_id}.x", None, document)
+def _material(number: str, source_type: str, chunks: list[Chunk]) -> MaterialDocument:
+    document = SourceDocument(source_type=source_type, title=number, chunks=chunks)
+    material_id = uuid.UUID(int=int(number))
+    return MaterialDocument(material_id, source_type, f"{number}.x", document)
 
 
 def _deck() -> MaterialDocument:
@@ -34,7 +37,7 @@ def test_materials_are_ordered_by_source_type_then_id_whatever_the_input_order()
     first = build_course_context([web, text_b, deck, text_a, video], {})
     second = build_course_context([video, text_a, web, deck, text_b], {})
     order = [m.material_id for m in first.materials]
-    assert order == ["0009", "0003", "0002", "0005", "0001"]
+    assert order == [uuid.UUID(int=n) for n in (9, 3, 2, 5, 1)]
     assert [m.material_id for m in second.materials] == order
 
 
@@ -62,4 +65,4 @@ def test_transcripts_and_texts_are_not_touched_by_slide_mappings() -> None:
     context = build_course_context([video], {1: 50.0})
     assert context.materials[0].document.chunks[0].ref.start_seconds == 1.0
     assert context.documents_of("video") == [video.document]
-    assert context.materials[0].origin == "0001.x"
+    assert context.materials[0].label == "0001.x"

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.router import CallLog
 from course_supporter.structuring.architect import generate_structure
-from course_supporter.structuring.schemas import MaterialDocument
 
 from .conftest import Behaviour, ChatServer
 

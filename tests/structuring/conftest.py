@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
-from course_supporter.structuring.schemas import CourseStructure, MaterialDocument
+from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.schemas import CourseStructure
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")

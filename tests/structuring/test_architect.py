@@ -22,6 +22,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.prompts import load_prompt
 from course_supporter.llm.registry import ModelRegistry, ModelsConfig, ModelSpec, Strategy
 from course_supporter.llm.router import CallLog, NoModelSucceeded
@@ -32,7 +33,7 @@ from course_supporter.structuring.architect import (
     merge_parts,
     split_materials,
 )
-from course_supporter.structuring.schemas import CourseStructure, MaterialDocument
+from course_supporter.structuring.schemas import CourseStructure
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = re.compile(

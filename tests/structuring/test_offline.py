@@ -6,10 +6,11 @@ import time
 import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.structuring.evals import evaluate
 from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.references import drop_missing_references
-from course_supporter.structuring.schemas import Concept, CourseStructure, MaterialDocument
+from course_supporter.structuring.schemas import Concept, CourseStructure
 
 from .conftest import markdown_document
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import (
     Concept,
     CourseStructure,
     Lesson,
-    MaterialDocument,
     Module,
     PageReference,
     SlideReference,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from course_supporter.ingestion.document import ChunkKind, SourceDocument
 
@@ -15,16 +16,11 @@ _SLIDE_KINDS = frozenset({ChunkKind.HEADING, ChunkKind.SLIDE_TEXT, ChunkKind.SPE
 class MaterialDocument:
     """One processed material, as the job hands it over (no ORM objects)."""
 
-    material_id: str
+    material_id: UUID
     source_type: str
-    filename: str | None
-    url: str | None
+    label: str
+    """The file name or URL the material came from."""
     document: SourceDocument
-
-    @property
-    def origin(self) -> str:
-        """The file name or URL the material came from."""
-        return self.filename or self.url or self.material_id
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,6 @@ def _with_slide_times(
     return MaterialDocument(
         material_id=material.material_id,
         source_type=material.source_type,
-        filename=material.filename,
-        url=material.url,
+        label=material.label,
         document=document,
     )

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import Chunk, ChunkKind
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.prompts import PromptTemplate, load_prompt
 from course_supporter.llm.registry import ModelRegistry, ModelSpec, Strategy
 from course_supporter.llm.router import (
@@ -26,7 +27,6 @@ from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import (
     STRUCTURE_FORMAT_VERSION,
     CourseStructure,
-    MaterialDocument,
     format_timecode,
 )
 

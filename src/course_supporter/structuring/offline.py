@@ -8,13 +8,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from course_supporter.ingestion.document import Chunk, ChunkKind
+from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.structuring.schemas import (
     Concept,
     CourseStructure,
     Difficulty,
     Exercise,
     Lesson,
-    MaterialDocument,
     Module,
     PageReference,
     SlideReference,

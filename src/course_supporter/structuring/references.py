@@ -8,13 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from course_supporter.structuring.schemas import (
-    Concept,
-    CourseStructure,
-    Lesson,
-    MaterialDocument,
-    parse_timecode,
-)
+from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.schemas import Concept, CourseStructure, Lesson, parse_timecode
 
 URL_PATTERN = re.compile(r"https?://[^\s<>\"'`)\]]+")
 TIMECODE_TOLERANCE_SECONDS = 1

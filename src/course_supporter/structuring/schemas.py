@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
-
-from course_supporter.ingestion.document import SourceDocument
 
 STRUCTURE_FORMAT_VERSION = 1
 
@@ -16,16 +13,6 @@ Timecode = Annotated[str, StringConstraints(pattern=r"^\d{2,}:[0-5]\d:[0-5]\d$")
 """A position in a video or audio material, `HH:MM:SS`."""
 
 Difficulty = Literal["easy", "medium", "hard"]
-
-
-@dataclass(frozen=True)
-class MaterialDocument:
-    """One processed material: its id, its type, a label (filename or URL) and its document."""
-
-    material_id: UUID
-    source_type: str
-    label: str
-    document: SourceDocument
 
 
 class PageReference(BaseModel):
