@@ -6,11 +6,18 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
-from course_supporter.courses import service
-from course_supporter.courses.schemas import CourseCreate, CourseDetail, CourseOut, CourseUpdate
+from course_supporter.courses import service, structure
+from course_supporter.courses.schemas import (
+    CourseCreate,
+    CourseDetail,
+    CourseOut,
+    CourseUpdate,
+    JobAccepted,
+    LessonOut,
+    StructureRequest,
+)
 from course_supporter.db import SessionDep
-from course_supporter.http_errors import error_responses
-from course_supporter.materials.schemas import MaterialSummary
+from course_supporter.http_errors import error_responses, etag_response
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
@@ -44,15 +51,41 @@ async def list_courses(
     return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
 
 
-@router.get("/{course_id}", response_model=CourseDetail, responses=error_responses(404))
-async def get_course(course_id: uuid.UUID, tenant: ReadTenant, session: SessionDep) -> CourseDetail:
-    """One course with its materials and generated structure."""
-    course = await service.get_course(session, tenant.tenant_id, course_id)
-    materials = await service.course_materials(session, tenant.tenant_id, course_id)
-    return CourseDetail(
-        **CourseOut.model_validate(course).model_dump(),
-        materials=[MaterialSummary.model_validate(material) for material in materials],
-    )
+@router.get(
+    "/{course_id}",
+    response_model=CourseDetail,
+    responses={**error_responses(404), 304: {"description": "Not modified (If-None-Match)"}},
+)
+async def get_course(
+    course_id: uuid.UUID, request: Request, tenant: ReadTenant, session: SessionDep
+) -> Response:
+    """One course with its materials and generated structure; `ETag` and `304` supported."""
+    body = await service.course_detail_json(session, tenant.tenant_id, course_id)
+    return etag_response(body, request.headers.get("if-none-match"))
+
+
+@router.post(
+    "/{course_id}/structure",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    responses=error_responses(404, 409, 413),
+)
+async def generate_structure(
+    course_id: uuid.UUID, body: StructureRequest, tenant: PrepTenant, session: SessionDep
+) -> JobAccepted:
+    """Queue generation of the course structure from its processed materials."""
+    job = await service.request_structure(session, tenant.tenant_id, course_id, body.strategy)
+    return JobAccepted(job_id=job.id)
+
+
+@router.get(
+    "/{course_id}/lessons/{lesson_id}", response_model=LessonOut, responses=error_responses(404)
+)
+async def get_lesson(
+    course_id: uuid.UUID, lesson_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+) -> dict[str, object]:
+    """One lesson with its concepts and exercises."""
+    return await structure.get_lesson(session, tenant.tenant_id, course_id, lesson_id)
 
 
 @router.patch("/{course_id}", response_model=CourseOut, responses=error_responses(404, 413))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -48,7 +48,88 @@ class CourseOut(BaseModel):
     updated_at: datetime
 
 
+class ReferenceOut(BaseModel):
+    material_id: uuid.UUID
+    page: int | None = None
+    slide: int | None = None
+    timecode: str | None = None
+    url: str | None = None
+
+
+class ConceptOut(BaseModel):
+    id: uuid.UUID
+    position: int
+    title: str
+    definition: str
+    examples: list[str]
+    timecodes: list[ReferenceOut]
+    slide_references: list[ReferenceOut]
+    page_references: list[ReferenceOut]
+    web_references: list[ReferenceOut]
+
+
+class ExerciseOut(BaseModel):
+    id: uuid.UUID
+    position: int
+    description: str
+    reference_solution: str
+    grading_criteria: list[str]
+    difficulty: int
+
+
+class LessonOut(BaseModel):
+    id: uuid.UUID
+    module_id: uuid.UUID
+    position: int
+    title: str
+    video_material_id: uuid.UUID | None
+    video_start: str | None
+    video_end: str | None
+    slides_material_id: uuid.UUID | None
+    slide_start: int | None
+    slide_end: int | None
+    concepts: list[ConceptOut]
+    exercises: list[ExerciseOut]
+
+
+class ModuleOut(BaseModel):
+    id: uuid.UUID
+    position: int
+    title: str
+    description: str
+    learning_goal: str
+    expected_knowledge: list[str]
+    expected_skills: list[str]
+    difficulty: str
+    lessons: list[LessonOut]
+
+
+class StructureOut(BaseModel):
+    """The generated plan; `version` grows by one with each regeneration."""
+
+    version: int
+    generated_at: datetime
+    strategy: str | None
+    title: str
+    description: str
+    learning_goal: str
+    expected_knowledge: list[str]
+    expected_skills: list[str]
+    modules: list[ModuleOut]
+
+
 class CourseDetail(CourseOut):
-    """A course with its materials (and, once generated, its structure)."""
+    """A course with its materials and, once generated, its structure."""
 
     materials: list[MaterialSummary]
+    structure: StructureOut | None
+
+
+class StructureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["default", "quality", "budget"] = "default"
+
+
+class JobAccepted(BaseModel):
+    job_id: uuid.UUID

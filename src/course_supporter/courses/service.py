@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -10,13 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.courses.models import Course
 from course_supporter.courses.repository import CourseRepository
-from course_supporter.courses.schemas import CourseCreate, CourseUpdate
-from course_supporter.errors import NotFoundError
+from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
+from course_supporter.courses.structure import structure_document
+from course_supporter.errors import ConflictError, NotFoundError
+from course_supporter.jobs.models import Job
+from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material
 from course_supporter.materials.repository import MaterialRepository
+from course_supporter.materials.schemas import MaterialSummary
 from course_supporter.storage import ObjectStorage, StorageError, course_prefix
 
 log = structlog.get_logger(__name__)
+
+STRUCTURE_JOB = "structure_course"
 
 
 async def create_course(session: AsyncSession, tenant_id: uuid.UUID, data: CourseCreate) -> Course:
@@ -62,6 +69,33 @@ async def delete_course(
         await storage.delete_prefix(prefix)
     except StorageError:
         log.exception("course_files_not_removed", prefix=prefix)
+
+
+async def request_structure(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, strategy: str
+) -> Job:
+    """Queue a structure generation; 409 until at least one material is processed."""
+    await get_course(session, tenant_id, course_id)
+    if not await MaterialRepository(session).done_for_course(tenant_id, course_id):
+        raise ConflictError("No material of this course is processed yet; wait until one is 'done'")
+    job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, {"strategy": strategy})
+    await session.commit()
+    return job
+
+
+async def course_detail_json(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> bytes:
+    """The course detail as JSON; the structure is the stored document, not rebuilt from rows."""
+    course = await get_course(session, tenant_id, course_id)
+    materials = await course_materials(session, tenant_id, course_id)
+    document = await structure_document(session, course_id)
+    detail = {
+        **CourseOut.model_validate(course).model_dump(mode="json"),
+        "materials": [MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials],
+        "structure": document,
+    }
+    return json.dumps(detail, separators=(",", ":")).encode()
 
 
 async def course_materials(

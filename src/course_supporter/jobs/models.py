@@ -28,6 +28,7 @@ class Job(IdMixin, Base):
     )
     kind: Mapped[str] = mapped_column(String(50))
     subject_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    params: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +13,14 @@ from course_supporter.jobs.models import Job
 
 
 def enqueue_job(
-    session: AsyncSession, tenant_id: uuid.UUID, kind: str, subject_id: uuid.UUID
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    kind: str,
+    subject_id: uuid.UUID,
+    params: dict[str, Any] | None = None,
 ) -> Job:
     """Add a queued job to the session; it commits with the row it works on, or not at all."""
-    job = Job(tenant_id=tenant_id, kind=kind, subject_id=subject_id)
+    job = Job(tenant_id=tenant_id, kind=kind, subject_id=subject_id, params=params)
     session.add(job)
     return job
 

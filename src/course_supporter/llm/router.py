@@ -43,7 +43,7 @@ class LLMCallRecord:
 
 
 class CallRecorder(Protocol):
-    """Where call records go; the integrator writes them to the `llm_calls` table."""
+    """Where call records go: `llm.calls.DatabaseCallRecorder` writes them to `llm_calls`."""
 
     async def record(self, call: LLMCallRecord) -> None: ...
 

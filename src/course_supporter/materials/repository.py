@@ -35,6 +35,22 @@ class MaterialRepository(Repository[Material]):
             statement = statement.where(Material.id > after)
         return (await self.session.scalars(statement.order_by(Material.id).limit(limit))).all()
 
+    async def done_for_course(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Sequence[Material]:
+        """The course's materials that finished ingestion, in creation order."""
+        return (
+            await self.session.scalars(
+                select(Material)
+                .where(
+                    Material.tenant_id == tenant_id,
+                    Material.course_id == course_id,
+                    Material.status == "done",
+                )
+                .order_by(Material.id)
+            )
+        ).all()
+
 
 class SlideMappingRepository(Repository[SlideVideoMapping]):
     model = SlideVideoMapping

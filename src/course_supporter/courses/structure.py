@@ -1,0 +1,204 @@
+"""The generated structure of a course: stored as rows and as one versioned read document."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from course_supporter.courses.models import (
+    Concept,
+    Course,
+    CourseStructureRecord,
+    Exercise,
+    Lesson,
+    Module,
+)
+from course_supporter.db import new_id, utcnow
+from course_supporter.errors import NotFoundError
+from course_supporter.structuring.schemas import CourseStructure
+
+
+@dataclass(frozen=True)
+class SavedStructure:
+    version: int
+    modules: int
+    lessons: int
+    concepts: int
+    exercises: int
+
+
+async def replace_structure(
+    session: AsyncSession,
+    course: Course,
+    structure: CourseStructure,
+    *,
+    strategy: str | None,
+    job_id: uuid.UUID | None,
+) -> SavedStructure:
+    """Swap the course's structure for `structure` in the caller's transaction (all or nothing)."""
+    await session.execute(delete(Module).where(Module.course_id == course.id))
+    record = await session.get(CourseStructureRecord, course.id)
+    version = (record.version if record else 0) + 1
+    counts = {"lessons": 0, "concepts": 0, "exercises": 0}
+    # Rows are inserted level by level: the tables have no ORM relationships to order them.
+    levels: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+    modules_out: list[dict[str, Any]] = []
+    for m_pos, module in enumerate(structure.modules, start=1):
+        module_row = Module(
+            id=new_id(),
+            course_id=course.id,
+            position=m_pos,
+            title=module.title,
+            description=module.description,
+            learning_goal=module.learning_goal,
+            expected_knowledge=module.expected_knowledge,
+            expected_skills=module.expected_skills,
+            difficulty=module.difficulty,
+        )
+        levels[0].append(module_row)
+        lessons_out = []
+        for l_pos, lesson in enumerate(module.lessons, start=1):
+            lesson_row = Lesson(
+                id=new_id(),
+                module_id=module_row.id,
+                course_id=course.id,
+                position=l_pos,
+                title=lesson.title,
+                video_material_id=lesson.video_material_id,
+                video_start=lesson.video_start,
+                video_end=lesson.video_end,
+                slides_material_id=lesson.slides_material_id,
+                slide_start=lesson.slide_start,
+                slide_end=lesson.slide_end,
+            )
+            levels[1].append(lesson_row)
+            concepts = [
+                Concept(
+                    id=new_id(), lesson_id=lesson_row.id, position=pos, **c.model_dump(mode="json")
+                )
+                for pos, c in enumerate(lesson.concepts, start=1)
+            ]
+            exercises = [
+                Exercise(
+                    id=new_id(),
+                    lesson_id=lesson_row.id,
+                    position=pos,
+                    **exercise.model_dump(mode="json"),
+                )
+                for pos, exercise in enumerate(lesson.exercises, start=1)
+            ]
+            levels[2].extend([*concepts, *exercises])
+            counts["lessons"] += 1
+            counts["concepts"] += len(concepts)
+            counts["exercises"] += len(exercises)
+            lessons_out.append(lesson_document(lesson_row, concepts, exercises))
+        modules_out.append(
+            {
+                "id": str(module_row.id),
+                "position": m_pos,
+                **module.model_dump(mode="json", exclude={"lessons"}),
+                "lessons": lessons_out,
+            }
+        )
+    for rows in levels:
+        session.add_all(rows)
+        await session.flush()
+    document = {
+        "version": version,
+        "generated_at": utcnow().isoformat(),
+        "strategy": strategy,
+        **structure.model_dump(mode="json", exclude={"modules", "format_version"}),
+        "modules": modules_out,
+    }
+    if record is None:
+        session.add(
+            CourseStructureRecord(
+                course_id=course.id,
+                version=version,
+                document=document,
+                strategy=strategy,
+                job_id=job_id,
+            )
+        )
+    else:
+        record.version, record.document = version, document
+        record.strategy, record.job_id, record.generated_at = strategy, job_id, utcnow()
+    _fill_empty_course_fields(course, structure)
+    return SavedStructure(version=version, modules=len(modules_out), **counts)
+
+
+def _fill_empty_course_fields(course: Course, structure: CourseStructure) -> None:
+    course.description = course.description or structure.description or None
+    course.learning_goal = course.learning_goal or structure.learning_goal or None
+    course.expected_knowledge = course.expected_knowledge or structure.expected_knowledge
+    course.expected_skills = course.expected_skills or structure.expected_skills
+
+
+def lesson_document(
+    lesson: Lesson, concepts: list[Concept], exercises: list[Exercise]
+) -> dict[str, Any]:
+    return {
+        "id": str(lesson.id),
+        "module_id": str(lesson.module_id),
+        "position": lesson.position,
+        "title": lesson.title,
+        "video_material_id": _str_or_none(lesson.video_material_id),
+        "video_start": lesson.video_start,
+        "video_end": lesson.video_end,
+        "slides_material_id": _str_or_none(lesson.slides_material_id),
+        "slide_start": lesson.slide_start,
+        "slide_end": lesson.slide_end,
+        "concepts": [
+            {
+                "id": str(c.id),
+                "position": c.position,
+                "title": c.title,
+                "definition": c.definition,
+                "examples": c.examples,
+                "timecodes": c.timecodes,
+                "slide_references": c.slide_references,
+                "page_references": c.page_references,
+                "web_references": c.web_references,
+            }
+            for c in concepts
+        ],
+        "exercises": [
+            {
+                "id": str(e.id),
+                "position": e.position,
+                "description": e.description,
+                "reference_solution": e.reference_solution,
+                "grading_criteria": e.grading_criteria,
+                "difficulty": e.difficulty,
+            }
+            for e in exercises
+        ],
+    }
+
+
+def _str_or_none(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+async def structure_document(session: AsyncSession, course_id: uuid.UUID) -> dict[str, Any] | None:
+    record = await session.get(CourseStructureRecord, course_id)
+    return record.document if record else None
+
+
+async def get_lesson(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
+) -> dict[str, Any]:
+    lesson = await session.scalar(
+        select(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.id == lesson_id, Lesson.course_id == course_id, Course.tenant_id == tenant_id)
+        .options(selectinload(Lesson.concepts), selectinload(Lesson.exercises))
+    )
+    if lesson is None:
+        raise NotFoundError("Lesson not found")
+    return lesson_document(lesson, list(lesson.concepts), list(lesson.exercises))

@@ -1,0 +1,75 @@
+"""The structure job body: a course's processed materials → its stored structure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from course_supporter.config import Settings
+from course_supporter.courses.service import get_course
+from course_supporter.courses.structure import replace_structure
+from course_supporter.db import Database
+from course_supporter.ingestion.document import SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument, build_course_context
+from course_supporter.llm.calls import DatabaseCallRecorder
+from course_supporter.llm.registry import Strategy
+from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
+from course_supporter.structuring.architect import generate_structure
+from course_supporter.structuring.schemas import parse_timecode
+
+
+async def structure_course(
+    db: Database,
+    settings: Settings,
+    *,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    job_id: uuid.UUID | None,
+    strategy: str,
+) -> dict[str, Any]:
+    """Generate outside any transaction; swap the stored structure in one short transaction."""
+    async with db.sessions() as session:
+        course = await get_course(session, tenant_id, course_id)
+        title = course.title
+        materials = await MaterialRepository(session).done_for_course(tenant_id, course_id)
+        mappings = await SlideMappingRepository(session).for_course(course_id)
+        documents = [
+            MaterialDocument(
+                material_id=material.id,
+                source_type=material.source_type,
+                label=material.filename or material.source_url or str(material.id),
+                document=SourceDocument.model_validate(material.document),
+            )
+            for material in materials
+            if material.document is not None
+        ]
+    context = build_course_context(
+        documents, {m.slide_number: float(parse_timecode(m.video_timecode)) for m in mappings}
+    )
+    result = await generate_structure(
+        context.materials,
+        settings=settings,
+        recorder=DatabaseCallRecorder(db),
+        strategy=Strategy(strategy),
+        tenant_id=tenant_id,
+        job_id=job_id,
+        title=title,
+    )
+    async with db.sessions() as session:
+        course = await get_course(session, tenant_id, course_id)
+        saved = await replace_structure(
+            session, course, result.structure, strategy=strategy, job_id=job_id
+        )
+        await session.commit()
+    return {
+        "version": saved.version,
+        "modules": saved.modules,
+        "lessons": saved.lessons,
+        "concepts": saved.concepts,
+        "exercises": saved.exercises,
+        "dropped_references": result.dropped_references,
+        "model": result.model_used,
+        "provider": result.provider,
+        "offline_fallback": result.offline_fallback,
+        "cost_usd": str(result.cost_usd),
+    }
