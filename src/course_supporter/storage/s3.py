@@ -459,7 +459,7 @@ class S3Writer(ObjectWriter):
                 await self._client.put_object(
                     Bucket=self._bucket,
                     Key=self.key,
-                    Body=bytes(self._buffer),
+                    Body=self._buffer,  # type: ignore[arg-type]  # botocore takes bytearray
                     ContentType=self._content_type,
                 )
                 self._buffer = bytearray()
@@ -510,7 +510,7 @@ class S3Writer(ObjectWriter):
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=body,  # type: ignore[arg-type]
+                Body=body,  # type: ignore[arg-type]  # botocore takes bytearray: no copy
             )
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
