@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import io
 import math
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
@@ -69,6 +70,7 @@ class S3Storage:
         addressing_style: AddressingStyle = "auto",
         create_bucket: bool = True,
         part_size_bytes: int = 10 * 1024 * 1024,
+        parts_in_flight: int = 1,
         max_upload_bytes: int = 1024**3,
         presigned_url_ttl_seconds: int = 3600,
         health_check_timeout_seconds: float = 2.0,
@@ -80,6 +82,7 @@ class S3Storage:
         self.region = region
         self.create_bucket = create_bucket
         self.part_size_bytes = part_size_bytes
+        self.parts_in_flight = parts_in_flight
         self.max_upload_bytes = max_upload_bytes
         self.presigned_url_ttl_seconds = presigned_url_ttl_seconds
         self.health_check_timeout_seconds = health_check_timeout_seconds
@@ -102,6 +105,7 @@ class S3Storage:
             bucket=self.bucket,
             content_type=content_type,
             part_size=self.part_size_bytes,
+            parts_in_flight=self.parts_in_flight,
         )
 
     async def delete(self, key: str) -> None:
@@ -425,7 +429,11 @@ class S3Storage:
 
 
 class S3Writer(ObjectWriter):
-    """Holds at most one part in memory; the first full part turns the upload into multipart."""
+    """One PUT when the object fits in a part, else multipart; holds (1 + parts_in_flight) parts.
+
+    With `parts_in_flight` ≥ 1, full parts upload in the background while the next one
+    fills, so receiving from the client and sending to S3 overlap.
+    """
 
     def __init__(
         self,
@@ -436,47 +444,62 @@ class S3Writer(ObjectWriter):
         bucket: str,
         content_type: str,
         part_size: int,
+        parts_in_flight: int = 1,
     ) -> None:
         super().__init__(key, max_bytes)
         self._client = client
         self._bucket = bucket
         self._content_type = content_type
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._parts_in_flight = parts_in_flight
+        # A BytesIO body is sent in 256 KiB slices with flow control; bytes would be copied
+        # whole into the transport buffer, doubling the memory per part.
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
+        self._next_part_number = 1
         self._parts: list[CompletedPartTypeDef] = []
+        self._uploading: set[asyncio.Task[None]] = set()
         self._publish_attempted = False
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held in memory, waiting to be sent as the next part."""
+        return self._buffer.tell()
+
     async def _write(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        if len(self._buffer) >= self._part_size:
-            await self._upload_buffer_as_part()
+        self._buffer.write(chunk)
+        if self._buffer.tell() >= self._part_size:
+            await self._send_buffer_as_part()
 
     async def _complete(self) -> None:
         self._publish_attempted = True
-        try:
-            if self._upload_id is None:
+        if self._upload_id is None:
+            async with _storing(self.key):
                 await self._client.put_object(
                     Bucket=self._bucket,
                     Key=self.key,
-                    Body=self._buffer,  # type: ignore[arg-type]  # botocore takes bytearray
+                    Body=self._take_buffer(),
                     ContentType=self._content_type,
                 )
-                self._buffer = bytearray()
-                return
-            if self._buffer:
-                await self._upload_buffer_as_part()
+            return
+        if self.buffered_bytes:
+            await self._send_buffer_as_part()
+        while self._uploading:
+            await self._wait_for_a_part()
+        async with _storing(self.key):
             await self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=self.key,
                 UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts},
+                MultipartUpload={"Parts": sorted(self._parts, key=lambda p: p["PartNumber"])},
             )
-        except (BotoCoreError, ClientError) as error:
-            raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
 
     async def _abort(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
+        for task in self._uploading:
+            task.cancel()
+        await asyncio.gather(*self._uploading, return_exceptions=True)
+        self._uploading.clear()
         if self._upload_id is not None:
             await self._clean_up(
                 self._client.abort_multipart_upload(
@@ -496,25 +519,54 @@ class S3Writer(ObjectWriter):
         except BotoCoreError as error:
             log.warning("storage.abort_failed", key=self.key, error=str(error))
 
-    async def _upload_buffer_as_part(self) -> None:
-        try:
-            if self._upload_id is None:
+    async def _send_buffer_as_part(self) -> None:
+        if self._upload_id is None:
+            async with _storing(self.key):
                 started = await self._client.create_multipart_upload(
                     Bucket=self._bucket, Key=self.key, ContentType=self._content_type
                 )
-                self._upload_id = started["UploadId"]
-            body, self._buffer = self._buffer, bytearray()
-            number = len(self._parts) + 1
+            self._upload_id = started["UploadId"]
+        while self._uploading and len(self._uploading) >= self._parts_in_flight:
+            await self._wait_for_a_part()
+        number, self._next_part_number = self._next_part_number, self._next_part_number + 1
+        upload = self._upload_part(number, self._take_buffer())
+        if self._parts_in_flight == 0:
+            await upload
+        else:
+            self._uploading.add(asyncio.create_task(upload))
+
+    async def _upload_part(self, number: int, body: io.BytesIO) -> None:
+        assert self._upload_id is not None
+        async with _storing(self.key):
             uploaded = await self._client.upload_part(
                 Bucket=self._bucket,
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=body,  # type: ignore[arg-type]  # botocore takes bytearray: no copy
+                Body=body,
             )
-        except (BotoCoreError, ClientError) as error:
-            raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
         self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
+
+    async def _wait_for_a_part(self) -> None:
+        """Wait until a background part finishes; re-raise its error, if any."""
+        done, _ = await asyncio.wait(self._uploading, return_when=asyncio.FIRST_COMPLETED)
+        self._uploading -= done
+        for task in done:
+            task.result()
+
+    def _take_buffer(self) -> io.BytesIO:
+        body, self._buffer = self._buffer, io.BytesIO()
+        body.seek(0)
+        return body
+
+
+@contextlib.asynccontextmanager
+async def _storing(key: str) -> AsyncIterator[None]:
+    """Report a failed write as `StorageUnavailable` naming the object."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise StorageUnavailable(f"storing {key!r} failed: {error}") from error
 
 
 @functools.cache
