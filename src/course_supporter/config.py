@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     storage_backend: StorageBackend = StorageBackend.LOCAL
     storage_dir: Path = Path("./var/storage")
     s3_endpoint_url: str | None = None
+    # Endpoint written into presigned URLs, when clients reach storage at another address.
+    s3_presign_endpoint_url: str | None = None
     s3_bucket: str = "course-supporter"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None

@@ -376,6 +376,14 @@ async def test_abort_presigned_and_stale_upload_sweep(
     assert bucket_view.open_uploads() == []
 
 
+async def test_presigned_urls_can_name_a_public_endpoint(s3_server: S3Server) -> None:
+    storage = make_s3_storage(s3_server, "unused", presign_endpoint_url="https://files.example.com")
+    upload = await storage.presign_upload(KEY, 10, "text/plain")
+    assert upload.url is not None
+    assert upload.url.startswith("https://files.example.com/")
+    await storage.close()
+
+
 async def test_presign_raises_part_size_to_stay_within_10000_parts(
     s3_server: S3Server,
 ) -> None:

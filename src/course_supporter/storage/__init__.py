@@ -35,6 +35,7 @@ def build_storage(settings: Settings) -> ObjectStorage:
         return S3Storage(
             bucket=settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
+            presign_endpoint_url=settings.s3_presign_endpoint_url,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
             region=settings.s3_region,

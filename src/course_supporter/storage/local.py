@@ -214,11 +214,16 @@ def _remove_tree(directory: Path) -> int:
 def _copy_and_hash(source: Path, target: Path) -> tuple[int, str]:
     sha256 = hashlib.sha256()
     size = 0
-    with source.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(COPY_CHUNK_BYTES):
-            sha256.update(chunk)
-            writer.write(chunk)
-            size += len(chunk)
+    with source.open("rb") as reader:
+        try:
+            with target.open("wb") as writer:
+                while chunk := reader.read(COPY_CHUNK_BYTES):
+                    sha256.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
     return size, sha256.hexdigest()
 
 

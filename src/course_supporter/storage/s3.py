@@ -41,6 +41,7 @@ from course_supporter.storage.errors import (
 from course_supporter.storage.keys import validate_key, validate_prefix
 
 AddressingStyle = Literal["auto", "path", "virtual"]
+ClientPurpose = Literal["work", "health", "presign"]
 
 MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
@@ -64,6 +65,7 @@ class S3Storage:
         *,
         bucket: str,
         endpoint_url: str | None = None,
+        presign_endpoint_url: str | None = None,
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         region: str = "us-east-1",
@@ -79,6 +81,7 @@ class S3Storage:
             raise ValueError(f"S3 part size must be at least {MIN_PART_BYTES} bytes")
         self.bucket = bucket
         self.endpoint_url = endpoint_url
+        self.presign_endpoint_url = presign_endpoint_url
         self.region = region
         self.create_bucket = create_bucket
         self.part_size_bytes = part_size_bytes
@@ -90,7 +93,7 @@ class S3Storage:
         self._addressing_style = addressing_style
         self._session = _shared_session()
         self._exit_stack = AsyncExitStack()
-        self._clients: dict[str, S3Client] = {}
+        self._clients: dict[ClientPurpose, S3Client] = {}
         self._client_lock = asyncio.Lock()
 
     async def open_writer(
@@ -137,7 +140,7 @@ class S3Storage:
         return deleted
 
     async def download_to(self, key: str, path: Path) -> StoredObject:
-        """Stream the object into `path` 1 MiB at a time, hashing it on the way."""
+        """Stream the object into `path` 1 MiB at a time, hashing it; no partial file on failure."""
         client = await self._client()
         sha256 = hashlib.sha256()
         size = 0
@@ -155,8 +158,11 @@ class S3Storage:
                         sha256.update(chunk)
                         size += len(chunk)
                         await asyncio.to_thread(file.write, chunk)
-            finally:
+            except BaseException:
                 await asyncio.to_thread(file.close)
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+                raise
+            await asyncio.to_thread(file.close)
         return StoredObject(key, size, sha256.hexdigest())
 
     async def head(self, key: str) -> int | None:
@@ -173,7 +179,7 @@ class S3Storage:
 
     async def check(self) -> None:
         """HEAD the bucket with a no-retry client, within the health-check timeout."""
-        client = await self._client(health=True)
+        client = await self._client("health")
         try:
             async with asyncio.timeout(self.health_check_timeout_seconds):
                 await client.head_bucket(Bucket=self.bucket)
@@ -222,10 +228,11 @@ class S3Storage:
             raise UploadTooLarge(self.max_upload_bytes)
         validate_key(key)
         client = await self._client()
+        signer = await self._client("presign")
         ttl = self.presigned_url_ttl_seconds
         expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
         if size <= self.part_size_bytes:
-            url = await client.generate_presigned_url(
+            url = await signer.generate_presigned_url(
                 "put_object",
                 Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
                 ExpiresIn=ttl,
@@ -240,7 +247,7 @@ class S3Storage:
         upload_id = started["UploadId"]
         parts = []
         for number in range(1, math.ceil(size / part_size) + 1):
-            url = await client.generate_presigned_url(
+            url = await signer.generate_presigned_url(
                 "upload_part",
                 Params={
                     "Bucket": self.bucket,
@@ -366,23 +373,26 @@ class S3Storage:
             if _code(error) not in _MISSING_CODES:
                 raise
 
-    async def _client(self, *, health: bool = False) -> S3Client:
-        """One pooled client for work; a second, no-retry one so health checks fail fast."""
-        name = "health" if health else "work"
-        if name not in self._clients:
+    async def _client(self, purpose: ClientPurpose = "work") -> S3Client:
+        """A pooled client for work, a no-retry one so health checks fail fast, and a signer."""
+        if purpose == "presign" and not self.presign_endpoint_url:
+            purpose = "work"
+        if purpose not in self._clients:
             async with self._client_lock:
-                if name not in self._clients:
-                    self._clients[name] = await self._exit_stack.enter_async_context(
+                if purpose not in self._clients:
+                    endpoint = self.presign_endpoint_url if purpose == "presign" else None
+                    health = purpose == "health"
+                    self._clients[purpose] = await self._exit_stack.enter_async_context(
                         self._session.create_client(
                             "s3",
-                            endpoint_url=self.endpoint_url,
+                            endpoint_url=endpoint or self.endpoint_url,
                             region_name=self.region,
                             aws_access_key_id=self._credentials[0],
                             aws_secret_access_key=self._credentials[1],
                             config=self._config(health=health),
                         )
                     )
-        return self._clients[name]
+        return self._clients[purpose]
 
     def _config(self, *, health: bool) -> AioConfig:
         timeout = self.health_check_timeout_seconds
