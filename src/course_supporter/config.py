@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     storage_backend: StorageBackend = StorageBackend.LOCAL
     storage_dir: Path = Path("./var/storage")
     s3_endpoint_url: str | None = None
+    # Endpoint written into presigned URLs, when clients reach storage at another address.
+    s3_presign_endpoint_url: str | None = None
     s3_bucket: str = "course-supporter"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     s3_create_bucket: bool = True
     s3_part_size_bytes: int = 10 * 1024 * 1024
+    # Parts uploading while the next one fills; upload memory is about (1 + this) x part size.
+    s3_parts_in_flight: int = Field(default=1, ge=0, le=8)
     presigned_url_ttl_seconds: int = 3600
     max_upload_bytes: int = 1024**3
     max_json_body_bytes: int = 64 * 1024

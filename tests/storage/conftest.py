@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import pytest
 
 from course_supporter.storage import LocalStorage, S3Storage

@@ -4,6 +4,7 @@ import hashlib
 import os
 import socket
 import time
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -57,23 +58,46 @@ async def test_empty_object(s3_storage: S3Storage, bucket_view: BucketView) -> N
     assert bucket_view.read(KEY) == b""
 
 
+@pytest.mark.parametrize("parts_in_flight", [0, 1, 3])
 async def test_large_object_is_a_multipart_upload_of_several_parts(
-    s3_storage: S3Storage, bucket_view: BucketView
+    s3_server: S3Server, bucket_view: BucketView, parts_in_flight: int
 ) -> None:
-    data = os.urandom(2 * PART_SIZE + 1234)
-    writer = await s3_storage.open_writer(KEY, "video/mp4")
+    storage = make_s3_storage(s3_server, bucket_view.bucket, parts_in_flight=parts_in_flight)
+    data = os.urandom(3 * PART_SIZE + 1234)
+    writer = await storage.open_writer(KEY, "video/mp4")
     for start in range(0, len(data), 64 * 1024):
         await writer.write(data[start : start + 64 * 1024])
-        assert len(writer._buffer) < PART_SIZE  # type: ignore[attr-defined]  # memory: < 1 part
+        assert writer.buffered_bytes < PART_SIZE  # type: ignore[attr-defined]
     assert bucket_view.open_uploads() == [KEY]
     assert bucket_view.keys() == []
     stored = await writer.complete()
 
     assert stored.size == len(data)
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
-    assert bucket_view.etag(KEY).endswith('-3"')
+    assert bucket_view.etag(KEY).endswith('-4"')
     assert bucket_view.read(KEY) == data
     assert bucket_view.open_uploads() == []
+    await storage.close()
+
+
+async def test_upload_memory_is_bounded_by_the_parts_in_flight(
+    s3_server: S3Server, bucket_view: BucketView
+) -> None:
+    storage = make_s3_storage(s3_server, bucket_view.bucket, parts_in_flight=1)
+    await storage.check()  # load botocore's models before measuring
+    chunk = os.urandom(64 * 1024)
+    tracemalloc.start()
+    try:
+        async with await storage.open_writer(KEY, "video/mp4") as writer:
+            for _ in range(6 * PART_SIZE // len(chunk)):
+                await writer.write(chunk)
+            await writer.complete()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # one part filling, one uploading, plus client overhead; never the whole 30 MiB
+    assert peak < 2 * PART_SIZE + 4 * 1024 * 1024
+    await storage.close()
 
 
 async def test_abort_mid_multipart_leaves_no_object_and_no_parts(
@@ -109,12 +133,16 @@ async def test_default_limit_comes_from_max_upload_bytes(s3_storage: S3Storage) 
     await writer.abort()
 
 
+@pytest.mark.parametrize("parts_in_flight", [0, 1])
 async def test_a_storage_error_mid_upload_aborts(
-    s3_server: S3Server, bucket_view: BucketView, monkeypatch: pytest.MonkeyPatch
+    s3_server: S3Server,
+    bucket_view: BucketView,
+    monkeypatch: pytest.MonkeyPatch,
+    parts_in_flight: int,
 ) -> None:
     # moto answers 500 (real S3: 404) for a vanished upload; don't sit through the retries
     monkeypatch.setattr("course_supporter.storage.s3.MAX_ATTEMPTS", 1)
-    storage = make_s3_storage(s3_server, bucket_view.bucket)
+    storage = make_s3_storage(s3_server, bucket_view.bucket, parts_in_flight=parts_in_flight)
     writer = await storage.open_writer(KEY, "video/mp4")
     await writer.write(os.urandom(PART_SIZE))
     upload_id = writer._upload_id  # type: ignore[attr-defined]
@@ -123,6 +151,8 @@ async def test_a_storage_error_mid_upload_aborts(
     )  # the upload vanishes under the writer
     with pytest.raises(StorageUnavailable, match="storing"):
         await writer.write(os.urandom(PART_SIZE))
+        await writer.write(os.urandom(PART_SIZE))  # a background part reports here at the latest
+        await writer.complete()
     assert bucket_view.open_uploads() == []
     assert bucket_view.keys() == []
     await storage.close()
@@ -344,6 +374,14 @@ async def test_abort_presigned_and_stale_upload_sweep(
     assert await s3_storage.abort_stale_uploads(timedelta(days=365 * 100)) == 0
     assert await s3_storage.abort_stale_uploads(timedelta(0)) == 1
     assert bucket_view.open_uploads() == []
+
+
+async def test_presigned_urls_can_name_a_public_endpoint(s3_server: S3Server) -> None:
+    storage = make_s3_storage(s3_server, "unused", presign_endpoint_url="https://files.example.com")
+    upload = await storage.presign_upload(KEY, 10, "text/plain")
+    assert upload.url is not None
+    assert upload.url.startswith("https://files.example.com/")
+    await storage.close()
 
 
 async def test_presign_raises_part_size_to_stay_within_10000_parts(

@@ -57,7 +57,7 @@ class LocalStorage:
         temp = path.parent / f".{uuid.uuid4().hex}{TEMP_SUFFIX}"
         file = await asyncio.to_thread(_open_temp, temp)
         limit = self.max_upload_bytes if max_bytes is None else max_bytes
-        return LocalWriter(key, limit, path=path, temp=temp, file=file)
+        return LocalWriter(key, limit, root=self.root, path=path, temp=temp, file=file)
 
     async def delete(self, key: str) -> None:
         """Remove one file and the directories it leaves empty; a missing file is not an error."""
@@ -136,8 +136,11 @@ class LocalStorage:
 class LocalWriter(ObjectWriter):
     """Buffers up to 1 MiB, writes to a hidden temp file, renames it into place on complete."""
 
-    def __init__(self, key: str, max_bytes: int, *, path: Path, temp: Path, file: BinaryIO) -> None:
+    def __init__(
+        self, key: str, max_bytes: int, *, root: Path, path: Path, temp: Path, file: BinaryIO
+    ) -> None:
         super().__init__(key, max_bytes)
+        self._root = root
         self._path = path
         self._temp = temp
         self._file = file
@@ -154,7 +157,7 @@ class LocalWriter(ObjectWriter):
 
     async def _abort(self) -> None:
         self._buffer = bytearray()
-        await asyncio.to_thread(_close_and_remove, self._file, self._temp)
+        await asyncio.to_thread(_close_and_remove, self._file, self._temp, self._root)
 
     async def _flush(self) -> None:
         if self._buffer:
@@ -174,9 +177,9 @@ def _close_and_publish(file: BinaryIO, temp: Path, path: Path) -> None:
     temp.replace(path)
 
 
-def _close_and_remove(file: BinaryIO, temp: Path) -> None:
+def _close_and_remove(file: BinaryIO, temp: Path, root: Path) -> None:
     file.close()
-    temp.unlink(missing_ok=True)
+    _remove_file(temp, root)
 
 
 def _remove_file(path: Path, root: Path) -> None:
@@ -211,11 +214,16 @@ def _remove_tree(directory: Path) -> int:
 def _copy_and_hash(source: Path, target: Path) -> tuple[int, str]:
     sha256 = hashlib.sha256()
     size = 0
-    with source.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(COPY_CHUNK_BYTES):
-            sha256.update(chunk)
-            writer.write(chunk)
-            size += len(chunk)
+    with source.open("rb") as reader:
+        try:
+            with target.open("wb") as writer:
+                while chunk := reader.read(COPY_CHUNK_BYTES):
+                    sha256.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
     return size, sha256.hexdigest()
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import io
 import math
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
@@ -40,6 +41,7 @@ from course_supporter.storage.errors import (
 from course_supporter.storage.keys import validate_key, validate_prefix
 
 AddressingStyle = Literal["auto", "path", "virtual"]
+ClientPurpose = Literal["work", "health", "presign"]
 
 MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
@@ -63,12 +65,14 @@ class S3Storage:
         *,
         bucket: str,
         endpoint_url: str | None = None,
+        presign_endpoint_url: str | None = None,
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         region: str = "us-east-1",
         addressing_style: AddressingStyle = "auto",
         create_bucket: bool = True,
         part_size_bytes: int = 10 * 1024 * 1024,
+        parts_in_flight: int = 1,
         max_upload_bytes: int = 1024**3,
         presigned_url_ttl_seconds: int = 3600,
         health_check_timeout_seconds: float = 2.0,
@@ -77,9 +81,11 @@ class S3Storage:
             raise ValueError(f"S3 part size must be at least {MIN_PART_BYTES} bytes")
         self.bucket = bucket
         self.endpoint_url = endpoint_url
+        self.presign_endpoint_url = presign_endpoint_url
         self.region = region
         self.create_bucket = create_bucket
         self.part_size_bytes = part_size_bytes
+        self.parts_in_flight = parts_in_flight
         self.max_upload_bytes = max_upload_bytes
         self.presigned_url_ttl_seconds = presigned_url_ttl_seconds
         self.health_check_timeout_seconds = health_check_timeout_seconds
@@ -87,7 +93,7 @@ class S3Storage:
         self._addressing_style = addressing_style
         self._session = _shared_session()
         self._exit_stack = AsyncExitStack()
-        self._clients: dict[str, S3Client] = {}
+        self._clients: dict[ClientPurpose, S3Client] = {}
         self._client_lock = asyncio.Lock()
 
     async def open_writer(
@@ -102,6 +108,7 @@ class S3Storage:
             bucket=self.bucket,
             content_type=content_type,
             part_size=self.part_size_bytes,
+            parts_in_flight=self.parts_in_flight,
         )
 
     async def delete(self, key: str) -> None:
@@ -133,7 +140,7 @@ class S3Storage:
         return deleted
 
     async def download_to(self, key: str, path: Path) -> StoredObject:
-        """Stream the object into `path` 1 MiB at a time, hashing it on the way."""
+        """Stream the object into `path` 1 MiB at a time, hashing it; no partial file on failure."""
         client = await self._client()
         sha256 = hashlib.sha256()
         size = 0
@@ -151,8 +158,11 @@ class S3Storage:
                         sha256.update(chunk)
                         size += len(chunk)
                         await asyncio.to_thread(file.write, chunk)
-            finally:
+            except BaseException:
                 await asyncio.to_thread(file.close)
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+                raise
+            await asyncio.to_thread(file.close)
         return StoredObject(key, size, sha256.hexdigest())
 
     async def head(self, key: str) -> int | None:
@@ -169,7 +179,7 @@ class S3Storage:
 
     async def check(self) -> None:
         """HEAD the bucket with a no-retry client, within the health-check timeout."""
-        client = await self._client(health=True)
+        client = await self._client("health")
         try:
             async with asyncio.timeout(self.health_check_timeout_seconds):
                 await client.head_bucket(Bucket=self.bucket)
@@ -218,10 +228,11 @@ class S3Storage:
             raise UploadTooLarge(self.max_upload_bytes)
         validate_key(key)
         client = await self._client()
+        signer = await self._client("presign")
         ttl = self.presigned_url_ttl_seconds
         expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
         if size <= self.part_size_bytes:
-            url = await client.generate_presigned_url(
+            url = await signer.generate_presigned_url(
                 "put_object",
                 Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
                 ExpiresIn=ttl,
@@ -236,7 +247,7 @@ class S3Storage:
         upload_id = started["UploadId"]
         parts = []
         for number in range(1, math.ceil(size / part_size) + 1):
-            url = await client.generate_presigned_url(
+            url = await signer.generate_presigned_url(
                 "upload_part",
                 Params={
                     "Bucket": self.bucket,
@@ -362,23 +373,26 @@ class S3Storage:
             if _code(error) not in _MISSING_CODES:
                 raise
 
-    async def _client(self, *, health: bool = False) -> S3Client:
-        """One pooled client for work; a second, no-retry one so health checks fail fast."""
-        name = "health" if health else "work"
-        if name not in self._clients:
+    async def _client(self, purpose: ClientPurpose = "work") -> S3Client:
+        """A pooled client for work, a no-retry one so health checks fail fast, and a signer."""
+        if purpose == "presign" and not self.presign_endpoint_url:
+            purpose = "work"
+        if purpose not in self._clients:
             async with self._client_lock:
-                if name not in self._clients:
-                    self._clients[name] = await self._exit_stack.enter_async_context(
+                if purpose not in self._clients:
+                    endpoint = self.presign_endpoint_url if purpose == "presign" else None
+                    health = purpose == "health"
+                    self._clients[purpose] = await self._exit_stack.enter_async_context(
                         self._session.create_client(
                             "s3",
-                            endpoint_url=self.endpoint_url,
+                            endpoint_url=endpoint or self.endpoint_url,
                             region_name=self.region,
                             aws_access_key_id=self._credentials[0],
                             aws_secret_access_key=self._credentials[1],
                             config=self._config(health=health),
                         )
                     )
-        return self._clients[name]
+        return self._clients[purpose]
 
     def _config(self, *, health: bool) -> AioConfig:
         timeout = self.health_check_timeout_seconds
@@ -425,7 +439,11 @@ class S3Storage:
 
 
 class S3Writer(ObjectWriter):
-    """Holds at most one part in memory; the first full part turns the upload into multipart."""
+    """One PUT when the object fits in a part, else multipart; holds (1 + parts_in_flight) parts.
+
+    With `parts_in_flight` ≥ 1, full parts upload in the background while the next one
+    fills, so receiving from the client and sending to S3 overlap.
+    """
 
     def __init__(
         self,
@@ -436,47 +454,62 @@ class S3Writer(ObjectWriter):
         bucket: str,
         content_type: str,
         part_size: int,
+        parts_in_flight: int = 1,
     ) -> None:
         super().__init__(key, max_bytes)
         self._client = client
         self._bucket = bucket
         self._content_type = content_type
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._parts_in_flight = parts_in_flight
+        # A BytesIO body is sent in 256 KiB slices with flow control; bytes would be copied
+        # whole into the transport buffer, doubling the memory per part.
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
+        self._next_part_number = 1
         self._parts: list[CompletedPartTypeDef] = []
+        self._uploading: set[asyncio.Task[None]] = set()
         self._publish_attempted = False
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held in memory, waiting to be sent as the next part."""
+        return self._buffer.tell()
+
     async def _write(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        if len(self._buffer) >= self._part_size:
-            await self._upload_buffer_as_part()
+        self._buffer.write(chunk)
+        if self._buffer.tell() >= self._part_size:
+            await self._send_buffer_as_part()
 
     async def _complete(self) -> None:
         self._publish_attempted = True
-        try:
-            if self._upload_id is None:
+        if self._upload_id is None:
+            async with _storing(self.key):
                 await self._client.put_object(
                     Bucket=self._bucket,
                     Key=self.key,
-                    Body=bytes(self._buffer),
+                    Body=self._take_buffer(),
                     ContentType=self._content_type,
                 )
-                self._buffer = bytearray()
-                return
-            if self._buffer:
-                await self._upload_buffer_as_part()
+            return
+        if self.buffered_bytes:
+            await self._send_buffer_as_part()
+        while self._uploading:
+            await self._wait_for_a_part()
+        async with _storing(self.key):
             await self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=self.key,
                 UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts},
+                MultipartUpload={"Parts": sorted(self._parts, key=lambda p: p["PartNumber"])},
             )
-        except (BotoCoreError, ClientError) as error:
-            raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
 
     async def _abort(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
+        for task in self._uploading:
+            task.cancel()
+        await asyncio.gather(*self._uploading, return_exceptions=True)
+        self._uploading.clear()
         if self._upload_id is not None:
             await self._clean_up(
                 self._client.abort_multipart_upload(
@@ -496,25 +529,54 @@ class S3Writer(ObjectWriter):
         except BotoCoreError as error:
             log.warning("storage.abort_failed", key=self.key, error=str(error))
 
-    async def _upload_buffer_as_part(self) -> None:
-        try:
-            if self._upload_id is None:
+    async def _send_buffer_as_part(self) -> None:
+        if self._upload_id is None:
+            async with _storing(self.key):
                 started = await self._client.create_multipart_upload(
                     Bucket=self._bucket, Key=self.key, ContentType=self._content_type
                 )
-                self._upload_id = started["UploadId"]
-            body, self._buffer = self._buffer, bytearray()
-            number = len(self._parts) + 1
+            self._upload_id = started["UploadId"]
+        while self._uploading and len(self._uploading) >= self._parts_in_flight:
+            await self._wait_for_a_part()
+        number, self._next_part_number = self._next_part_number, self._next_part_number + 1
+        upload = self._upload_part(number, self._take_buffer())
+        if self._parts_in_flight == 0:
+            await upload
+        else:
+            self._uploading.add(asyncio.create_task(upload))
+
+    async def _upload_part(self, number: int, body: io.BytesIO) -> None:
+        assert self._upload_id is not None
+        async with _storing(self.key):
             uploaded = await self._client.upload_part(
                 Bucket=self._bucket,
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=body,  # type: ignore[arg-type]
+                Body=body,
             )
-        except (BotoCoreError, ClientError) as error:
-            raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
         self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
+
+    async def _wait_for_a_part(self) -> None:
+        """Wait until a background part finishes; re-raise its error, if any."""
+        done, _ = await asyncio.wait(self._uploading, return_when=asyncio.FIRST_COMPLETED)
+        self._uploading -= done
+        for task in done:
+            task.result()
+
+    def _take_buffer(self) -> io.BytesIO:
+        body, self._buffer = self._buffer, io.BytesIO()
+        body.seek(0)
+        return body
+
+
+@contextlib.asynccontextmanager
+async def _storing(key: str) -> AsyncIterator[None]:
+    """Report a failed write as `StorageUnavailable` naming the object."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise StorageUnavailable(f"storing {key!r} failed: {error}") from error
 
 
 @functools.cache

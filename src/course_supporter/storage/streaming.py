@@ -50,7 +50,8 @@ async def receive_multipart_upload(
     """Parse the body as it arrives and stream the file part into storage.
 
     Every name in `text_fields` must arrive before the file part. `check_head(filename,
-    first ~8 KiB, fields)` runs before anything is stored, may raise to reject the
+    head, fields)` gets at least the first 8 KiB (or the whole file if smaller) before
+    anything is stored, may raise to reject the
     file, and returns the content type to store; `open_writer(filename, content_type)`
     then opens the destination. Any error — including one raised by `body` when the
     client disconnects — aborts the writer, so nothing partial is left.
