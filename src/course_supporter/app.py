@@ -17,6 +17,7 @@ from course_supporter.http_errors import install_error_handlers
 from course_supporter.jobs.endpoints import router as jobs_router
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
+from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import build_storage
 from course_supporter.tenancy.auth import Authenticator
@@ -83,4 +84,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(courses_router)
     app.include_router(materials_router)
     app.include_router(jobs_router)
+    app.include_router(reports_router)
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from course_supporter.reports.cli import report_app
 from course_supporter.tenancy.cli import keys_app, tenants_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
 
 
 @db_app.command("upgrade")
