@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from course_supporter.reports.cli import report_app
+from course_supporter.structuring.cli import build, evaluate_command
 from course_supporter.tenancy.cli import keys_app, tenants_app
 
 app = typer.Typer(
@@ -17,6 +18,8 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
+app.command("build")(build)
+app.command("eval")(evaluate_command)
 
 
 @db_app.command("upgrade")

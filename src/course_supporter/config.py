@@ -10,6 +10,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout (or /app in the image): home of migrations/, config/ and prompts/."""
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -74,8 +77,8 @@ class Settings(BaseSettings):
     ingest_max_unzipped_bytes: int = 512 * 1024 * 1024
     ingest_max_zip_ratio: float = 100.0
 
-    models_config_path: Path = Path("config/models.yaml")
-    prompts_dir: Path = Path("prompts")
+    models_config_path: Path = PROJECT_ROOT / "config" / "models.yaml"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
     llm_offline_fallback: bool = True
     llm_timeout_seconds: float = Field(default=300.0, gt=0)
     llm_request_retries: int = Field(default=1, ge=0)

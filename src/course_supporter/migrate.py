@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from course_supporter.config import PROJECT_ROOT
 
 
 def alembic_config(database_url: str | None = None) -> Config:

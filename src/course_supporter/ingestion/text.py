@@ -36,11 +36,14 @@ def read_text_file(path: Path, filename: str, max_chars: int) -> str:
             "split it into smaller materials"
         )
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise IngestionError(
             f"{filename} is not UTF-8 text; save it as UTF-8 and upload again"
         ) from None
+    if "\x00" in text:
+        raise IngestionError(f"{filename} is a binary file, not text; check the file and its type")
+    return text
 
 
 def _document(
