@@ -97,3 +97,26 @@ async def test_openapi_declares_auth_and_error_responses(client: ApiClient) -> N
     assert "404" in openapi["paths"]["/api/v1/courses/{course_id}"]["get"]["responses"]
     docs = await client.http.get("/docs")
     assert docs.status_code == 200
+
+
+async def test_metrics_count_requests_by_route_and_report_jobs(client: ApiClient) -> None:
+    key = await client.new_key()
+    course = await client.http.post(
+        "/api/v1/courses", json={"title": "m"}, headers={"X-API-Key": key}
+    )
+    await client.http.get(f"/api/v1/courses/{course.json()['id']}", headers={"X-API-Key": key})
+    await client.http.post(
+        f"/api/v1/courses/{course.json()['id']}/materials",
+        json={"source_type": "web", "source_url": "https://example.com/x"},
+        headers={"X-API-Key": key},
+    )
+    body = (await client.http.get("/metrics")).text
+    assert body.startswith("# HELP")
+    assert (
+        'course_supporter_http_requests_total{method="GET",route="/api/v1/courses/{course_id}",'
+        'status="200"}' in body
+    )
+    assert "course_supporter_http_request_duration_seconds_bucket" in body
+    assert 'course_supporter_jobs{state="queued"}' in body
+    openapi = (await client.http.get("/openapi.json")).json()
+    assert "/metrics" not in openapi["paths"]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from course_supporter import health
+from course_supporter import health, metrics
 from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.db import Database
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, settings=settings, uncapped=STREAMING_UPLOAD_PATHS)
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(tenancy_router)
     app.include_router(courses_router)
     app.include_router(materials_router)

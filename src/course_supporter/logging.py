@@ -14,6 +14,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from course_supporter.config import Settings
+from course_supporter.metrics import observe_request
 
 access_log = structlog.get_logger("course_supporter.access")
 log = structlog.get_logger(__name__)
@@ -119,12 +120,15 @@ class RequestContextMiddleware:
                 await send_with_id({"type": "http.response.body", "body": body})
         finally:
             tenant_id = state.get("tenant_id")
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            observe_request(scope["method"], route, status_code, seconds)
             access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status_code,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                latency_ms=round(seconds * 1000, 2),
                 tenant_id=str(tenant_id) if tenant_id else None,
             )
             structlog.contextvars.unbind_contextvars("request_id")
