@@ -34,6 +34,8 @@ async def test_cost_report_totals_and_breakdowns(client: ApiClient) -> None:
     headers = {"X-API-Key": await client.new_key()}
     me = (await client.http.get("/api/v1/me", headers=headers)).json()
     tenant_id = uuid.UUID(me["tenant_id"])
+    other_key = await client.new_key()
+    other = (await client.http.get("/api/v1/me", headers={"X-API-Key": other_key})).json()
     day1 = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
     day2 = dt.datetime(2026, 3, 2, 0, 30, tzinfo=dt.UTC)
     async with client.db.sessions() as session:
@@ -59,6 +61,7 @@ async def test_cost_report_totals_and_breakdowns(client: ApiClient) -> None:
                 ),
                 call(None, created_at=day2),
                 call(None, created_at=day2, action="evals"),
+                call(uuid.UUID(other["tenant_id"]), created_at=day2, cost_usd=Decimal(5)),
             ]
         )
         await session.commit()
@@ -74,6 +77,8 @@ async def test_cost_report_totals_and_breakdowns(client: ApiClient) -> None:
     by_model = {line["key"]: line for line in report["by_model"]}
     assert by_model["openai:gpt-x"]["calls"] == 2
     assert Decimal(by_model["local:offline"]["cost_usd"]) == 0
+    theirs = await client.http.get("/api/v1/reports/cost", headers={"X-API-Key": other_key})
+    assert Decimal(theirs.json()["total"]["cost_usd"]) == Decimal(5)
     window = await client.http.get(
         "/api/v1/reports/cost", params={"from": "2026-03-02", "to": "2026-03-02"}, headers=headers
     )
