@@ -18,7 +18,7 @@ from course_supporter.errors import DomainError
 log = structlog.get_logger(__name__)
 
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "Malformed request, e.g. a body that is not UTF-8 encoded JSON",
     401: "Missing, unknown, revoked or expired API key, or inactive tenant",
     403: "The API key lacks the required scope",
     404: "Not found (or owned by another tenant)",

@@ -94,9 +94,13 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(self.extra_headers)
-                for name, value in state.get("rate_limit_headers", {}).items():
-                    if not any(h[0].lower() == name.lower().encode() for h in headers):
-                        headers.append((name.lower().encode(), value.encode()))
+                rate_limit_headers = state.get("rate_limit_headers")
+                if rate_limit_headers:
+                    present = {name.lower() for name, _ in headers}
+                    for name, value in rate_limit_headers.items():
+                        encoded = name.lower().encode()
+                        if encoded not in present:
+                            headers.append((encoded, value.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -30,7 +30,7 @@ router = APIRouter(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseOut,
-    responses=error_responses(413),
+    responses=error_responses(400, 413),
 )
 async def create_course(body: CourseCreate, tenant: PrepTenant, session: SessionDep) -> CourseOut:
     """Create a course owned by the caller's tenant."""
@@ -88,7 +88,7 @@ async def get_lesson(
     return await structure.get_lesson(session, tenant.tenant_id, course_id, lesson_id)
 
 
-@router.patch("/{course_id}", response_model=CourseOut, responses=error_responses(404, 413))
+@router.patch("/{course_id}", response_model=CourseOut, responses=error_responses(400, 404, 413))
 async def update_course(
     course_id: uuid.UUID, body: CourseUpdate, tenant: PrepTenant, session: SessionDep
 ) -> CourseOut:

@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 
 from course_supporter.config import Settings
@@ -89,11 +88,8 @@ class Authenticator:
             raise
 
 
-api_key_header = APIKeyHeader(
-    name="X-API-Key",
-    auto_error=False,
-    description="A tenant API key: `cs_live_` followed by 32 lowercase hex characters.",
-)
+API_KEY_HEADER = "X-API-Key"
+_API_KEY_DESCRIPTION = "A tenant API key: `cs_live_` followed by 32 lowercase hex characters."
 
 
 def client_address(request: Request) -> str:
@@ -114,9 +110,8 @@ def _limits_unavailable() -> HTTPException:
     )
 
 
-async def authenticated_tenant(
-    request: Request, raw_key: Annotated[str | None, Security(api_key_header)]
-) -> TenantContext:
+async def authenticate(request: Request, raw_key: str | None) -> TenantContext:
+    """The caller's tenant, or 401; addresses that failed too often get 429 even with a good key."""
     authenticator: Authenticator = request.app.state.authenticator
     limiter = authenticator.limiter
     client = client_address(request)
@@ -137,34 +132,52 @@ async def authenticated_tenant(
     return context
 
 
-def require_scope(*accepted: Scope) -> Callable[..., Awaitable[TenantContext]]:
-    """A dependency admitting keys that hold any of `accepted`; it rate-limits that scope."""
+class ScopedApiKey(APIKeyHeader):
+    """The `X-API-Key` security scheme as ONE dependency: authenticate, check scope, rate-limit.
 
-    async def dependency(
-        request: Request, context: Annotated[TenantContext, Depends(authenticated_tenant)]
-    ) -> TenantContext:
-        held = [scope for scope in accepted if scope in context.scopes]
-        if not held:
-            names = " or ".join(f"'{scope.value}'" for scope in accepted)
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"This API key needs scope {names}")
-        scope = held[0]
+    Being an `APIKeyHeader`, it is what OpenAPI shows (the Authorize button, the operation's
+    `security`). Being a single dependency rather than a chain (scope check → authentication
+    → header scheme), FastAPI resolves one level per request instead of three; on a cached key
+    that resolution was most of the cost of an authenticated request.
+    """
+
+    def __init__(self, *accepted: Scope) -> None:
+        super().__init__(
+            name=API_KEY_HEADER,
+            scheme_name="APIKeyHeader",
+            description=_API_KEY_DESCRIPTION,
+            auto_error=False,
+        )
+        self.accepted_scopes = accepted
+        self._needs = " or ".join(f"'{scope.value}'" for scope in accepted)
+
+    async def __call__(self, request: Request) -> TenantContext:  # type: ignore[override]
+        context = await authenticate(request, request.headers.get(API_KEY_HEADER))
+        scope = next((scope for scope in self.accepted_scopes if scope in context.scopes), None)
+        if scope is None:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"This API key needs scope {self._needs}"
+            )
         limiter: RateLimiter = request.app.state.authenticator.limiter
         try:
             decision = await limiter.hit(context.tenant_id, scope.value, context.limit_for(scope))
         except RateLimitUnavailableError as exc:
             raise _limits_unavailable() from exc
-        request.state.rate_limit_headers = decision.headers()
+        headers = decision.headers()
+        request.state.rate_limit_headers = headers
         if not decision.allowed:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 f"Rate limit of {decision.limit} requests per minute for scope "
                 f"'{scope.value}' exceeded; retry after {decision.reset_after} s",
-                headers=decision.headers(),
+                headers=headers,
             )
         return context
 
-    dependency.accepted_scopes = accepted  # type: ignore[attr-defined]
-    return dependency
+
+def require_scope(*accepted: Scope) -> ScopedApiKey:
+    """A dependency admitting keys that hold any of `accepted`; it rate-limits that scope."""
+    return ScopedApiKey(*accepted)
 
 
 PrepTenant = Annotated[TenantContext, Depends(require_scope(Scope.PREP))]
