@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from course_supporter.jobs.cli import worker
 from course_supporter.tenancy.cli import keys_app, tenants_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.command()(worker)
 
 
 @db_app.command("upgrade")
@@ -36,6 +38,15 @@ def serve(
 ) -> None:
     """Run the HTTP API with uvicorn."""
     import uvicorn
+
+    from course_supporter.cli_support import fail
+    from course_supporter.config import get_settings
+
+    if workers > 1 and get_settings().runs_embedded_worker:
+        fail(
+            "the embedded job worker needs a single API process: use --workers 1, or set "
+            "EMBEDDED_WORKER=false and run one `course-supporter worker` (several on PostgreSQL)"
+        )
 
     uvicorn.run(
         "course_supporter.app:create_app",

@@ -1,4 +1,4 @@
-"""Alembic, driven from the CLI and the tests."""
+"""Alembic, driven from the CLI and the tests; on PostgreSQL also the job queue's schema."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
+
+from course_supporter.config import get_settings
+
+# procrastinate owns these tables, types and functions (installed by `upgrade`, not by Alembic).
+QUEUE_OBJECT_PREFIX = "procrastinate_"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,3 +26,13 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(revision: str = "head", database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), revision)
+    url = database_url or get_settings().database_url
+    if make_url(url).get_backend_name() in {"postgresql", "postgres"}:
+        from course_supporter.jobs.queue import ensure_queue_schema
+
+        ensure_queue_schema(url)
+
+
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic `include_name`: leave the job queue's own objects out of schema comparisons."""
+    return not (name or "").startswith(QUEUE_OBJECT_PREFIX)
