@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from course_supporter.db import utcnow
+from course_supporter.jobs.models import Job
+from tests.conftest import make_settings, open_client
 from tests.jobs.conftest import embedded_client, new_course, upload, wait_for_job
 
 MARKDOWN = b"# Photosynthesis\n\nPlants turn light, water and carbon dioxide into sugar.\n"
@@ -150,3 +155,29 @@ async def test_a_transient_failure_on_the_last_attempt_fails_the_job(
         ).json()
         assert material["status"] == "error"
         assert "503" in material["error_message"]
+
+
+async def test_jobs_left_unfinished_by_a_dead_process_complete_after_restart(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path)  # no worker: the process "dies" before running
+    async for api in open_client(settings):
+        headers, course_id = await new_course(api)
+        queued = await upload(api, headers, course_id, "a.md", MARKDOWN)
+        interrupted = await upload(api, headers, course_id, "b.md", MARKDOWN)
+        async with api.db.sessions() as session:
+            # Both were in the dead process's in-memory queue; one was mid-run.
+            await session.execute(update(Job).values(dispatched_at=utcnow()))
+            await session.execute(
+                update(Job)
+                .where(Job.id == uuid.UUID(interrupted["job_id"]))
+                .values(status="running", attempts=1, started_at=utcnow())
+            )
+            await session.commit()
+
+    async for api in embedded_client(sqlite_url, tmp_path):
+        first = await wait_for_job(api, headers, queued["job_id"])
+        second = await wait_for_job(api, headers, interrupted["job_id"])
+
+        assert (first["status"], first["attempts"]) == ("succeeded", 1)
+        assert (second["status"], second["attempts"]) == ("succeeded", 2)
