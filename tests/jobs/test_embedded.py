@@ -13,8 +13,10 @@ from sqlalchemy import update
 
 from course_supporter.db import utcnow
 from course_supporter.jobs.models import Job
+from course_supporter.jobs.service import enqueue_job
 from tests.conftest import make_settings, open_client
 from tests.jobs.conftest import embedded_client, new_course, upload, wait_for_job
+from tests.jobs.slow_jobs import BLOCK_FIRST_ATTEMPT
 
 MARKDOWN = b"# Photosynthesis\n\nPlants turn light, water and carbon dioxide into sugar.\n"
 
@@ -181,3 +183,28 @@ async def test_jobs_left_unfinished_by_a_dead_process_complete_after_restart(
 
         assert (first["status"], first["attempts"]) == ("succeeded", 1)
         assert (second["status"], second["attempts"]) == ("succeeded", 2)
+
+
+async def test_a_job_over_its_time_cap_fails_with_a_clear_error(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_JOB_RUNS_LOG", str(tmp_path / "runs.jsonl"))
+    async for api in embedded_client(
+        database_url,
+        tmp_path,
+        job_extra_modules=["tests.jobs.slow_jobs"],
+        job_timeout_seconds=0.5,
+    ):
+        headers = {"X-API-Key": await api.new_key()}
+        async with api.db.sessions() as session:
+            me = (await api.http.get("/api/v1/me", headers=headers)).json()
+            job = enqueue_job(
+                session, uuid.UUID(me["tenant_id"]), BLOCK_FIRST_ATTEMPT, uuid.uuid4()
+            )
+            await session.commit()
+
+        result = await wait_for_job(api, headers, str(job.id))
+
+        assert result["status"] == "failed"
+        assert result["attempts"] == 1
+        assert result["error"] == "The job took longer than 0.5 s and was stopped"
