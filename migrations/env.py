@@ -48,6 +48,11 @@ async def _run_online() -> None:
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
+    if url.startswith("postgresql"):
+        # The job queue's own schema, installed once; `alembic upgrade` and `db upgrade` alike.
+        from course_supporter.jobs.queue import ensure_queue_schema
+
+        ensure_queue_schema(url)
 
 
 if context.is_offline_mode():

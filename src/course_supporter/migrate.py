@@ -1,4 +1,4 @@
-"""Alembic, driven from the CLI and the tests; on PostgreSQL also the job queue's schema."""
+"""Alembic, driven from the CLI and the tests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
 
-from course_supporter.config import get_settings
-
-# procrastinate owns these tables, types and functions (installed by `upgrade`, not by Alembic).
+# procrastinate owns these tables, types and functions: migrations/env.py installs them next to
+# ours on PostgreSQL (`ensure_queue_schema`), Alembic's revisions do not describe them.
 QUEUE_OBJECT_PREFIX = "procrastinate_"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +24,6 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(revision: str = "head", database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), revision)
-    url = database_url or get_settings().database_url
-    if make_url(url).get_backend_name() in {"postgresql", "postgres"}:
-        from course_supporter.jobs.queue import ensure_queue_schema
-
-        ensure_queue_schema(url)
 
 
 def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
