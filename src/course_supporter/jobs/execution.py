@@ -41,7 +41,8 @@ class JobRuntime:
 def retry_delay(settings: Settings, attempt: int) -> float:
     """Exponential backoff after failed attempt number `attempt` (1-based)."""
     return min(
-        settings.job_retry_base_seconds * 2.0 ** (attempt - 1), settings.job_retry_max_seconds
+        settings.job_retry_base_seconds * 2.0 ** min(attempt - 1, 30),
+        settings.job_retry_max_seconds,
     )
 
 

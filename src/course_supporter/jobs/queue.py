@@ -55,7 +55,8 @@ class JobRetryPolicy(procrastinate.BaseRetryStrategy):
     """Retry when `execute_job` asks to; retry a run cut short by shutdown at once.
 
     Anything else escaped our own bookkeeping (the database unreachable while recording the
-    outcome): back off and try again while procrastinate's own attempt count allows.
+    outcome), so our row could not say what happened: back off, capped, and try again with no
+    limit, or the row would stay unfinished with nothing left in the queue to finish it.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -68,9 +69,7 @@ class JobRetryPolicy(procrastinate.BaseRetryStrategy):
             return _retry_in(exception.delay)
         if isinstance(exception, asyncio.CancelledError):
             return _retry_in(0)
-        if job.attempts + 1 < self.settings.job_max_attempts:
-            return _retry_in(retry_delay(self.settings, job.attempts + 1))
-        return None
+        return _retry_in(retry_delay(self.settings, job.attempts + 1))
 
 
 def _retry_in(seconds: float) -> procrastinate.RetryDecision:
