@@ -1,22 +1,32 @@
-"""Ingestion throughput: our processors vs the bare library calls on the same generated files.
+"""Ingestion throughput: our processors vs the bare library calls on the same generated files,
+then end to end: upload → `done` for a generated PDF on the embedded default (a real uvicorn
+server process on SQLite with its in-process job worker, upload and polling over HTTP).
 
 Run: .venv/bin/python benchmarks/ingest.py [--pages 500] [--slides 200] [--repeat 5]
+         [--e2e-pages 50] [--e2e-repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pypdfium2
 from pptx import Presentation
 
 from course_supporter.config import Settings
+from course_supporter.db import Database
 from course_supporter.ingestion.extract import extract_document
+from course_supporter.tenancy import service as tenancy
 
 TARGET_RATIO = 0.8
 LINE = "Cellular respiration turns glucose and oxygen into ATP, water and carbon dioxide."
@@ -126,11 +136,95 @@ def report(label: str, units: int, unit: str, ours: float, bare: float) -> float
     return ratio
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def issue_key(settings: Settings) -> str:
+    db = Database(settings)
+    try:
+        async with db.sessions() as session:
+            await tenancy.create_tenant(session, "bench")
+            issued = await tenancy.issue_key(
+                session, "bench", scopes="prep,check", rate_prep=10_000, rate_check=10_000
+            )
+        return issued.raw_key
+    finally:
+        await db.dispose()
+
+
+def upload_to_done(base: str, key: str, pdf: Path) -> float:
+    """Seconds from the start of the upload until the job succeeded and the material is done."""
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+        course = http.post("/api/v1/courses", json={"title": "Benchmark"}).json()["id"]
+        start = time.perf_counter()
+        with pdf.open("rb") as body:
+            created = http.post(
+                f"/api/v1/courses/{course}/materials",
+                data={"source_type": "presentation"},
+                files={"file": (pdf.name, body, "application/pdf")},
+            ).json()
+        while True:
+            job = http.get(f"/api/v1/jobs/{created['job_id']}").json()
+            if job["status"] in {"succeeded", "failed"}:
+                break
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        material = http.get(f"/api/v1/courses/{course}/materials/{created['id']}").json()
+        if job["status"] != "succeeded" or material["status"] != "done":
+            raise SystemExit(f"ingestion did not finish: {job} {material}")
+        return elapsed
+
+
+def end_to_end(workdir: Path, pages: int, repeat: int) -> None:
+    pdf = workdir / "lecture.pdf"
+    write_pdf(pdf, pages)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
+        "STORAGE_DIR": str(workdir / "storage"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("EMBEDDED_WORKER", None)
+    settings = Settings(_env_file=None, database_url=env["DATABASE_URL"])
+    assert settings.runs_embedded_worker
+    cli = [sys.executable, "-m", "course_supporter"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    key = asyncio.run(issue_key(settings))
+    port = free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health/live").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        times = [upload_to_done(base, key, pdf) for _ in range(repeat)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"End to end, {pages}-page PDF ({pdf.stat().st_size / 2**20:.1f} MB), embedded default "
+        f"(uvicorn + SQLite + in-process worker): upload → done "
+        + ", ".join(f"{t:.2f}" for t in times)
+        + f" s (best {min(times):.2f} s; relay interval {settings.job_relay_interval_seconds:g} s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--slides", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--e2e-pages", type=int, default=50)
+    parser.add_argument("--e2e-repeat", type=int, default=3)
     args = parser.parse_args()
     settings = Settings(_env_file=None)
     with tempfile.TemporaryDirectory(prefix="cs-bench-") as workdir:
@@ -148,6 +242,7 @@ def main() -> None:
         report("PPTX (shapes' text)", args.slides, "slides", ours, bare)
         ours, bare = best_times(deck, lambda: bare_pptx(pptx_path, notes=True), args.repeat)
         report("PPTX (shapes' text + notes)", args.slides, "slides", ours, bare)
+        end_to_end(Path(workdir), args.e2e_pages, args.e2e_repeat)
 
 
 if __name__ == "__main__":

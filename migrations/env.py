@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from course_supporter.config import get_settings
 from course_supporter.db import async_database_url
+from course_supporter.migrate import is_ours
 from course_supporter.tables import Base
 
 config = context.config
@@ -27,6 +28,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=is_ours,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,6 +48,11 @@ async def _run_online() -> None:
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
+    if url.startswith("postgresql"):
+        # The job queue's own schema, installed once; `alembic upgrade` and `db upgrade` alike.
+        from course_supporter.jobs.queue import ensure_queue_schema
+
+        ensure_queue_schema(url)
 
 
 if context.is_offline_mode():

@@ -1,4 +1,5 @@
-"""Migrations produce exactly the ORM's schema, on SQLite and on PostgreSQL."""
+"""Migrations produce exactly the ORM's schema, on SQLite and on PostgreSQL (procrastinate's
+own objects, installed next to ours by `db upgrade`, are left out by name)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from course_supporter.db import async_database_url
+from course_supporter.migrate import is_ours
 from course_supporter.tables import Base
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": is_ours}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

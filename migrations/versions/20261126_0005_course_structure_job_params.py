@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import course_supporter.db
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,6 +15,7 @@ from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.db import Database
 from course_supporter.http_errors import install_error_handlers
 from course_supporter.jobs.endpoints import router as jobs_router
+from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.reports.endpoints import router as reports_router
@@ -46,12 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if limiter.shared:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
+        background = [flusher]
+        if settings.runs_embedded_worker:
+            background.append(JobWorker(settings, db, storage).start())
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in reversed(background):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await storage.close()
             await db.dispose()
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from course_supporter.jobs.cli import worker
 from course_supporter.reports.cli import report_app
 from course_supporter.structuring.cli import build, evaluate_command
 from course_supporter.tenancy.cli import keys_app, tenants_app
@@ -20,6 +21,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
 app.command("build")(build)
 app.command("eval")(evaluate_command)
+app.command()(worker)
 
 
 @db_app.command("upgrade")
@@ -41,6 +43,15 @@ def serve(
 ) -> None:
     """Run the HTTP API with uvicorn."""
     import uvicorn
+
+    from course_supporter.cli_support import fail
+    from course_supporter.config import get_settings
+
+    if workers > 1 and get_settings().runs_embedded_worker:
+        fail(
+            "the embedded job worker needs a single API process: use --workers 1, or set "
+            "EMBEDDED_WORKER=false and run one `course-supporter worker` (several on PostgreSQL)"
+        )
 
     uvicorn.run(
         "course_supporter.app:create_app",

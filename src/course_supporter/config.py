@@ -62,7 +62,18 @@ class Settings(BaseSettings):
     health_check_timeout_seconds: float = 2.0
 
     embedded_worker: bool | None = None
-    job_max_attempts: int = 5
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_timeout_seconds: float = Field(default=3600.0, gt=0)
+    job_retry_base_seconds: float = Field(default=10.0, ge=0)
+    job_retry_max_seconds: float = Field(default=600.0, ge=0)
+    job_concurrency: int = Field(default=2, ge=1)
+    job_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    job_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    job_stalled_after_seconds: float = Field(default=60.0, gt=0)
+    job_stalled_check_seconds: float = Field(default=30.0, gt=0)
+    job_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    job_extra_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_max_bytes: int = 20 * 1024 * 1024
@@ -90,7 +101,9 @@ class Settings(BaseSettings):
     openai_compatible_base_url: str | None = None
     openai_compatible_api_key: str | None = None
 
-    @field_validator("cors_allowed_origins", "fetch_allowed_hosts", mode="before")
+    @field_validator(
+        "cors_allowed_origins", "fetch_allowed_hosts", "job_extra_modules", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

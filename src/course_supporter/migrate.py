@@ -7,6 +7,10 @@ from alembic.config import Config
 
 from course_supporter.config import PROJECT_ROOT
 
+# procrastinate owns these tables, types and functions: migrations/env.py installs them next to
+# ours on PostgreSQL (`ensure_queue_schema`), Alembic's revisions do not describe them.
+QUEUE_OBJECT_PREFIX = "procrastinate_"
+
 
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
@@ -18,3 +22,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(revision: str = "head", database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic `include_name`: leave the job queue's own objects out of schema comparisons."""
+    return not (name or "").startswith(QUEUE_OBJECT_PREFIX)

@@ -36,3 +36,5 @@ class Job(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set once the queue holds this job; NULL rows are what the relay still has to hand over.
+    dispatched_at: Mapped[datetime | None]

@@ -1,15 +1,19 @@
-"""Jobs: enqueued in the caller's transaction, read back tenant-scoped."""
+"""Jobs: enqueued in the caller's transaction, read back tenant-scoped, moved through states."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.db import Database, utcnow
 from course_supporter.errors import NotFoundError
-from course_supporter.jobs.models import Job
+from course_supporter.jobs.models import Job, JobStatus
+
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def enqueue_job(
@@ -36,3 +40,67 @@ async def latest_job_for(session: AsyncSession, subject_id: uuid.UUID) -> Job | 
     return await session.scalar(
         select(Job).where(Job.subject_id == subject_id).order_by(Job.id.desc()).limit(1)
     )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A job row as a worker starts one attempt of it."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    kind: str
+    subject_id: uuid.UUID
+    attempt: int
+    params: dict[str, Any]
+
+
+async def start_attempt(db: Database, job_id: uuid.UUID) -> Attempt | None:
+    """Mark the job running and count the attempt; None when it is finished or gone."""
+    now = utcnow()
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+                .values(
+                    status=JobStatus.RUNNING,
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                    dispatched_at=func.coalesce(Job.dispatched_at, now),
+                )
+                .returning(Job.tenant_id, Job.kind, Job.subject_id, Job.attempts, Job.params)
+            )
+        ).one_or_none()
+        await session.commit()
+    if row is None:
+        return None
+    return Attempt(job_id, row.tenant_id, row.kind, row.subject_id, row.attempts, row.params or {})
+
+
+async def finish_succeeded(db: Database, job_id: uuid.UUID, result: dict[str, Any] | None) -> None:
+    await _finish(db, job_id, status=JobStatus.SUCCEEDED, result=result, error=None)
+
+
+async def finish_failed(db: Database, job_id: uuid.UUID, error: str) -> None:
+    await _finish(db, job_id, status=JobStatus.FAILED, error=error)
+
+
+async def schedule_retry(db: Database, job_id: uuid.UUID, error: str) -> None:
+    """Back to queued, keeping the last attempt's error visible to the client."""
+    async with db.sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.QUEUED, error=error)
+        )
+        await session.commit()
+
+
+async def _finish(db: Database, job_id: uuid.UUID, *, status: JobStatus, **values: Any) -> None:
+    async with db.sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+            .values(status=status, finished_at=utcnow(), **values)
+        )
+        await session.commit()

@@ -6,11 +6,13 @@ import uuid
 from typing import Any
 
 from course_supporter.config import Settings
-from course_supporter.courses.service import get_course
+from course_supporter.courses.service import STRUCTURE_JOB, get_course
 from course_supporter.courses.structure import replace_structure
 from course_supporter.db import Database
+from course_supporter.errors import NotFoundError
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
+from course_supporter.jobs.registry import JobContext, PermanentJobError, register_job_kind
 from course_supporter.llm.calls import DatabaseCallRecorder
 from course_supporter.llm.registry import Strategy
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
@@ -73,3 +75,21 @@ async def structure_course(
         "offline_fallback": result.offline_fallback,
         "cost_usd": str(result.cost_usd),
     }
+
+
+@register_job_kind(STRUCTURE_JOB)
+async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
+    """The job body: the course is the job's subject, the strategy its parameter."""
+    try:
+        return await structure_course(
+            ctx.db,
+            ctx.settings,
+            tenant_id=ctx.tenant_id,
+            course_id=ctx.subject_id,
+            job_id=ctx.job_id,
+            strategy=str(ctx.params.get("strategy", "default")),
+        )
+    except NotFoundError as exc:
+        raise PermanentJobError(
+            "The course was deleted before its structure was generated"
+        ) from exc

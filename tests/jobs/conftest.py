@@ -1,0 +1,69 @@
+"""Helpers for job tests: an app with its embedded worker, and polling a job to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ApiClient, make_settings, open_client
+
+FAST_JOBS: dict[str, object] = {
+    "embedded_worker": True,
+    "job_retry_base_seconds": 0.2,
+    "job_retry_max_seconds": 1.0,
+    "job_poll_interval_seconds": 0.2,
+    "job_relay_interval_seconds": 0.1,
+}
+
+
+async def embedded_client(
+    database_url: str, tmp_path: Path, **overrides: object
+) -> AsyncIterator[ApiClient]:
+    """The app over ASGI with the job worker running inside it, as in `make run`."""
+    settings = make_settings(database_url, tmp_path, **{**FAST_JOBS, **overrides})
+    async for client in open_client(settings):
+        yield client
+
+
+async def wait_for_job(
+    api: ApiClient, headers: dict[str, str], job_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Poll GET /api/v1/jobs/{id} until the job succeeded or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await api.http.get(f"/api/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        if job["status"] in {"succeeded", "failed"}:
+            return job
+        assert time.monotonic() < deadline, f"job still {job['status']} after {timeout} s: {job}"
+        await asyncio.sleep(0.05)
+
+
+async def new_course(api: ApiClient) -> tuple[dict[str, str], str]:
+    headers = {"X-API-Key": await api.new_key()}
+    course = await api.http.post("/api/v1/courses", json={"title": "Jobs"}, headers=headers)
+    assert course.status_code == 201, course.text
+    return headers, course.json()["id"]
+
+
+async def upload(
+    api: ApiClient,
+    headers: dict[str, str],
+    course_id: str,
+    filename: str,
+    content: bytes,
+    source_type: str = "text",
+) -> dict[str, Any]:
+    response = await api.http.post(
+        f"/api/v1/courses/{course_id}/materials",
+        data={"source_type": source_type},
+        files={"file": (filename, content, "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
