@@ -1,0 +1,261 @@
+"""Shared by the HTTP benchmarks: a keep-alive load generator in its own process, and one
+uvicorn process of the app on a migrated database with a tenant key whose limits cannot trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+from sqlalchemy.engine import make_url
+
+LIVE = "/health/live"
+ME = "/api/v1/me"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    statuses: dict[int, int]
+    server_cpu: float = 0.0  # CPU seconds the server process used in the measured window
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu / max(1, self.requests + self.errors) * 1e6
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _connection(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    request: bytes,
+    start: float,
+    stop: float,
+    statuses: dict[int, int],
+) -> int:
+    """Sends requests back to back on one keep-alive connection; counts those inside the window."""
+    counted = 0
+    try:
+        while True:
+            writer.write(request)
+            status = await _read_response(reader)
+            done = time.monotonic()
+            if done >= stop:
+                break
+            if done >= start:
+                counted += 1
+                statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+        with suppress(Exception):
+            await writer.wait_closed()
+    return counted
+
+
+async def _load(
+    port: int, path: str, headers: dict[str, str], connections: int, ready: Any, window: Any
+) -> LoadResult:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+    ready.put(True)
+    # CLOCK_MONOTONIC is system-wide, so the parent's window applies here unchanged.
+    start, stop = await asyncio.get_running_loop().run_in_executor(None, window.get)
+    statuses: dict[int, int] = {}
+    counts = await asyncio.gather(
+        *(_connection(reader, writer, request, start, stop, statuses) for reader, writer in streams)
+    )
+    errors = sum(n for status, n in statuses.items() if status not in (200, 304))
+    return LoadResult(sum(counts) - errors, errors, stop - start, statuses)
+
+
+def _load_process(
+    port: int, path: str, headers: dict[str, str], connections: int, queues: tuple[Any, ...]
+) -> None:
+    """Entry point of the load generator process."""
+    ready, window, results = queues
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    results.put(asyncio.run(_load(port, path, headers, connections, ready, window)))
+
+
+def _cpu_seconds(server: psutil.Process) -> float:
+    times = server.cpu_times()
+    return float(times.user + times.system)
+
+
+def measure(
+    server: psutil.Process,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    options: argparse.Namespace,
+) -> LoadResult:
+    """Runs the load generator in a separate process for one warm-up plus measured window.
+
+    Also samples the server's CPU time over the window: on a busy machine requests/s moves
+    with whatever else runs, CPU time per request much less so.
+    """
+    context = multiprocessing.get_context("spawn")
+    ready, window, results = context.Queue(), context.Queue(), context.Queue()
+    process = context.Process(
+        target=_load_process,
+        args=(port, path, headers, options.connections, (ready, window, results)),
+        daemon=True,
+    )
+    process.start()
+    ready.get(timeout=120)
+    start = time.monotonic() + options.warmup
+    stop = start + options.duration
+    window.put((start, stop))
+    time.sleep(max(0.0, start - time.monotonic()))
+    cpu_start = _cpu_seconds(server)
+    time.sleep(max(0.0, stop - time.monotonic()))
+    cpu_used = _cpu_seconds(server) - cpu_start
+    result: LoadResult = results.get(timeout=60)
+    process.join(30)
+    result.server_cpu = cpu_used
+    return result
+
+
+# --- the server under test ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "course_supporter", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"course-supporter {' '.join(args)} failed:\n{completed.stderr}")
+    return completed.stdout
+
+
+def _wait_until_live(port: int, server: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with status {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{LIVE}").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"server on port {port} did not start")
+
+
+@contextmanager
+def running_server(database_url: str, redis_url: str | None, workdir: Path) -> Iterator[Any]:
+    """Migrates the database, issues a key, starts uvicorn; yields (process, port, key, env)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "DATABASE_URL", "ENVIRONMENT"}
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        STORAGE_DIR=str(workdir / "storage"),
+        EMBEDDED_WORKER="false",
+        LOG_LEVEL="WARNING",
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    run_cli(env, "db", "upgrade")
+    run_cli(env, "tenants", "create", "bench")
+    issued = json.loads(
+        run_cli(
+            env,
+            *("keys", "create", "--tenant", "bench", "--scopes", "prep,check"),
+            *("--rate-prep", "1000000", "--rate-check", "1000000", "--json"),
+        )
+    )
+    port = free_port()
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "course_supporter", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_live(port, server)
+        probe = httpx.get(f"http://127.0.0.1:{port}{ME}", headers={"X-API-Key": issued["key"]})
+        if probe.status_code != 200:
+            raise RuntimeError(f"{ME} answered {probe.status_code}: {probe.text}")
+        yield psutil.Process(server.pid), port, issued["key"], env
+    except BaseException:
+        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A throwaway database `cs_bench_<hex>`, dropped afterwards."""
+    name = f"cs_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_url(admin_url).set(drivername="postgresql")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
