@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     403: "The API key lacks the required scope",
     404: "Not found (or owned by another tenant)",
     409: "Conflict with the current state",
+    410: "Expired",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
