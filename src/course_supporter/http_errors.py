@@ -11,10 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from course_supporter.errors import DomainError
 
 log = structlog.get_logger(__name__)
+
+# nginx's code for a client that went away mid-request; nobody reads the response.
+CLIENT_CLOSED_REQUEST = 499
 
 _DESCRIPTIONS = {
     400: "Bad request",
@@ -71,7 +75,14 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, exc.message)
 
 
+async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    """Expected, not an error: whatever the request had started was already rolled back."""
+    log.info("client_disconnected", path=request.url.path)
+    return error_response(request, CLIENT_CLOSED_REQUEST, "client disconnected")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
