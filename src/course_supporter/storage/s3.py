@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import hashlib
+import io
 import math
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack
@@ -47,6 +49,8 @@ MAX_PARTS = 10_000
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000
 MAX_ATTEMPTS = 4
+# Parts uploading while the next one fills: memory is about (PARTS_IN_FLIGHT + 1) parts.
+PARTS_IN_FLIGHT = 2
 
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"})
 _DENIED_CODES = frozenset(
@@ -458,7 +462,10 @@ class S3Storage:
 
 
 class S3Writer(ObjectWriter):
-    """Holds at most one part in memory; the first full part turns the upload into multipart."""
+    """Fills one part while up to `PARTS_IN_FLIGHT` earlier ones upload.
+
+    The first full part turns the upload into a multipart upload; a smaller file is one PUT.
+    """
 
     def __init__(
         self,
@@ -475,15 +482,16 @@ class S3Writer(ObjectWriter):
         self._bucket = bucket
         self._content_type = content_type
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
+        self._in_flight: collections.deque[asyncio.Task[CompletedPartTypeDef]] = collections.deque()
         self._publish_attempted = False
 
     async def _write(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        if len(self._buffer) >= self._part_size:
-            await self._upload_buffer_as_part()
+        self._buffer.write(chunk)
+        if self._buffer.tell() >= self._part_size:
+            await self._send_buffer_as_part()
 
     async def _complete(self) -> None:
         self._publish_attempted = True
@@ -492,13 +500,15 @@ class S3Writer(ObjectWriter):
                 await self._client.put_object(
                     Bucket=self._bucket,
                     Key=self.key,
-                    Body=bytes(self._buffer),
+                    Body=self._buffer.getvalue(),
                     ContentType=self._content_type,
                 )
-                self._buffer = bytearray()
+                self._buffer = io.BytesIO()
                 return
-            if self._buffer:
-                await self._upload_buffer_as_part()
+            if self._buffer.tell():
+                await self._send_buffer_as_part()
+            while self._in_flight:
+                await self._await_oldest_part()
             await self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=self.key,
@@ -509,7 +519,12 @@ class S3Writer(ObjectWriter):
             raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
 
     async def _abort(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
+        while self._in_flight:
+            task = self._in_flight.popleft()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         if self._upload_id is not None:
             await self._clean_up(
                 self._client.abort_multipart_upload(
@@ -529,25 +544,41 @@ class S3Writer(ObjectWriter):
         except BotoCoreError as error:
             log.warning("storage.abort_failed", key=self.key, error=str(error))
 
-    async def _upload_buffer_as_part(self) -> None:
+    async def _send_buffer_as_part(self) -> None:
+        """Upload the buffer in the background once fewer than `PARTS_IN_FLIGHT` are under way."""
         try:
             if self._upload_id is None:
                 started = await self._client.create_multipart_upload(
                     Bucket=self._bucket, Key=self.key, ContentType=self._content_type
                 )
                 self._upload_id = started["UploadId"]
-            body, self._buffer = self._buffer, bytearray()
-            number = len(self._parts) + 1
-            uploaded = await self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self.key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=body,  # type: ignore[arg-type]
-            )
+            while len(self._in_flight) >= PARTS_IN_FLIGHT:
+                await self._await_oldest_part()
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"storing {self.key!r} failed: {error}") from error
-        self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
+        # A file-like body goes out in small pieces; bytes would be copied whole into the
+        # socket's send buffer, doubling the memory of a part.
+        body, self._buffer = self._buffer, io.BytesIO()
+        body.seek(0)
+        number = len(self._parts) + len(self._in_flight) + 1
+        self._in_flight.append(
+            asyncio.create_task(self._upload_part(self._upload_id, number, body))
+        )
+
+    async def _await_oldest_part(self) -> None:
+        self._parts.append(await self._in_flight.popleft())
+
+    async def _upload_part(
+        self, upload_id: str, number: int, body: io.BytesIO
+    ) -> CompletedPartTypeDef:
+        uploaded = await self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self.key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+        return {"PartNumber": number, "ETag": uploaded["ETag"]}
 
 
 @functools.cache
