@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -20,10 +21,12 @@ from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
-from course_supporter.storage import build_storage
+from course_supporter.storage import StorageUnavailable, build_storage
 from course_supporter.tenancy.auth import Authenticator
 from course_supporter.tenancy.endpoints import router as tenancy_router
 from course_supporter.tenancy.ratelimit import RateLimiter
+
+log = structlog.get_logger(__name__)
 
 STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
 
@@ -41,7 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.authenticator = authenticator
         storage = build_storage(settings)
-        await storage.ensure_bucket()
+        try:
+            await storage.ensure_bucket()
+        except StorageUnavailable as exc:
+            # Start degraded rather than crash-loop: /health reports the cause as a 503.
+            log.error("storage.unavailable_at_start", error=str(exc))
         app.state.storage = storage
         app.state.health_checks = {"db": db.ping, "storage": storage.check}
         if limiter.shared:

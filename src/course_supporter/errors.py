@@ -19,6 +19,10 @@ class ConflictError(DomainError):
     status_code = 409
 
 
+class GoneError(DomainError):
+    status_code = 410
+
+
 class InvalidInputError(DomainError):
     status_code = 422
 

@@ -12,10 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from course_supporter.errors import DomainError
 
 log = structlog.get_logger(__name__)
+
+# nginx's code for a client that went away mid-request; nobody reads the response.
+CLIENT_CLOSED_REQUEST = 499
 
 _DESCRIPTIONS = {
     400: "Malformed request, e.g. a body that is not UTF-8 encoded JSON",
@@ -23,6 +27,7 @@ _DESCRIPTIONS = {
     403: "The API key lacks the required scope",
     404: "Not found (or owned by another tenant)",
     409: "Conflict with the current state",
+    410: "Expired",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -39,6 +44,11 @@ class ErrorBody(BaseModel):
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def body_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """What any operation with a request body can answer: unreadable, too large, invalid."""
+    return error_responses(400, 413, 422, *codes)
 
 
 def request_id_of(request: Request) -> str | None:
@@ -71,7 +81,14 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, exc.message)
 
 
+async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    """Expected, not an error: whatever the request had started was already rolled back."""
+    log.info("client_disconnected", path=request.url.path)
+    return error_response(request, CLIENT_CLOSED_REQUEST, "client disconnected")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)

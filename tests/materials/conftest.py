@@ -1,3 +1,3 @@
-from tests.s3_server import s3_server
+from tests.s3_server import s3_server, s3_server_with_auth
 
-__all__ = ["s3_server"]
+__all__ = ["s3_server", "s3_server_with_auth"]

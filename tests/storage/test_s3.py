@@ -150,6 +150,7 @@ async def test_a_storage_error_mid_upload_aborts(
         Bucket=bucket_view.bucket, Key=KEY, UploadId=upload_id
     )  # the upload vanishes under the writer
     with pytest.raises(StorageUnavailable, match="storing"):
+        # Parts upload in the background: the failure surfaces by complete() at the latest.
         await writer.write(os.urandom(PART_SIZE))
         await writer.write(os.urandom(PART_SIZE))  # a background part reports here at the latest
         await writer.complete()

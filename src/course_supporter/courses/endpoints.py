@@ -17,7 +17,7 @@ from course_supporter.courses.schemas import (
     StructureRequest,
 )
 from course_supporter.db import SessionDep
-from course_supporter.http_errors import error_responses, etag_response
+from course_supporter.http_errors import body_responses, error_responses, etag_response
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
@@ -30,7 +30,7 @@ router = APIRouter(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseOut,
-    responses=error_responses(400, 413),
+    responses=body_responses(),
 )
 async def create_course(body: CourseCreate, tenant: PrepTenant, session: SessionDep) -> CourseOut:
     """Create a course owned by the caller's tenant."""
@@ -68,7 +68,7 @@ async def get_course(
     "/{course_id}/structure",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobAccepted,
-    responses=error_responses(404, 409, 413),
+    responses=body_responses(404, 409),
 )
 async def generate_structure(
     course_id: uuid.UUID, body: StructureRequest, tenant: PrepTenant, session: SessionDep
@@ -88,7 +88,7 @@ async def get_lesson(
     return await structure.get_lesson(session, tenant.tenant_id, course_id, lesson_id)
 
 
-@router.patch("/{course_id}", response_model=CourseOut, responses=error_responses(400, 404, 413))
+@router.patch("/{course_id}", response_model=CourseOut, responses=body_responses(404))
 async def update_course(
     course_id: uuid.UUID, body: CourseUpdate, tenant: PrepTenant, session: SessionDep
 ) -> CourseOut:

@@ -51,8 +51,8 @@ def extension_of(filename: str) -> str:
     return PurePath(filename).suffix.lower()
 
 
-def check_upload_type(source_type: str, filename: str, head: bytes) -> str:
-    """Return the content type of an upload, or raise if it is not allowed or not what it claims."""
+def check_upload_extension(source_type: str, filename: str) -> str:
+    """The file's extension; raises if `source_type` does not accept it (no content needed)."""
     if source_type not in ALLOWED_EXTENSIONS:
         raise UnsupportedMaterialType(
             f"Unknown source_type {source_type!r}; use one of: {', '.join(SOURCE_TYPES)}", 422
@@ -69,6 +69,12 @@ def check_upload_type(source_type: str, filename: str, head: bytes) -> str:
             f"allowed file types: {', '.join(sorted(allowed))}",
             415,
         )
+    return extension
+
+
+def check_upload_type(source_type: str, filename: str, head: bytes) -> str:
+    """Return the content type of an upload, or raise if it is not allowed or not what it claims."""
+    extension = check_upload_extension(source_type, filename)
     if not head:
         raise UnsupportedMaterialType(f"{filename!r} is empty", 422)
     if extension in MEDIA_EXTENSIONS:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import ValidationError
 
 from course_supporter.db import SessionDep
 from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
-from course_supporter.http_errors import error_responses
-from course_supporter.materials import service
+from course_supporter.http_errors import body_responses, error_responses
+from course_supporter.materials import service, uploads
 from course_supporter.materials.models import Material
 from course_supporter.materials.schemas import (
     MaterialCreated,
@@ -20,8 +20,12 @@ from course_supporter.materials.schemas import (
     MaterialOut,
     SlideMappingIn,
     SlideMappingOut,
+    UploadCompletion,
+    UploadCreate,
+    UploadOut,
 )
 from course_supporter.pagination import Page, PageParams, encode_cursor
+from course_supporter.storage import UploadedPart
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
 router = APIRouter(
@@ -57,7 +61,7 @@ _CREATE_BODY: dict[str, Any] = {
     "/materials",
     status_code=status.HTTP_201_CREATED,
     response_model=MaterialCreated,
-    responses=error_responses(413, 415, 503),
+    responses=body_responses(415, 503),
     openapi_extra=_CREATE_BODY,
 )
 async def create_material(
@@ -146,10 +150,63 @@ async def delete_material(
 
 
 @router.post(
+    "/uploads",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadOut,
+    responses=body_responses(415, 501, 503),
+)
+async def create_upload(
+    course_id: uuid.UUID,
+    body: UploadCreate,
+    request: Request,
+    tenant: PrepTenant,
+    session: SessionDep,
+) -> UploadOut:
+    """Presign a direct upload to S3: one PUT URL, or one per part for large files (S3 only)."""
+    prepared = await uploads.prepare_upload(
+        session,
+        request.app.state.storage,
+        request.app.state.settings,
+        tenant_id=tenant.tenant_id,
+        course_id=course_id,
+        data=body,
+    )
+    return UploadOut.of(prepared.upload, prepared.presigned, complete_by=prepared.complete_by)
+
+
+@router.post(
+    "/uploads/{upload_id}/complete",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MaterialCreated,
+    responses=body_responses(409, 410, 415, 501, 503),
+)
+async def complete_upload(
+    course_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    request: Request,
+    tenant: PrepTenant,
+    session: SessionDep,
+    body: Annotated[UploadCompletion | None, Body()] = None,
+) -> MaterialCreated:
+    """Check the directly uploaded object and create its material; starts ingestion."""
+    created = await uploads.complete_upload(
+        session,
+        request.app.state.storage,
+        tenant_id=tenant.tenant_id,
+        course_id=course_id,
+        upload_id=upload_id,
+        parts=[UploadedPart(p.part_number, p.etag) for p in body.parts] if body else (),
+    )
+    return MaterialCreated(
+        **MaterialOut.model_validate(created.material).model_dump(), job_id=created.job.id
+    )
+
+
+@router.post(
     "/slide-mapping",
     status_code=status.HTTP_201_CREATED,
     response_model=SlideMappingOut,
-    responses=error_responses(413),
+    responses=body_responses(),
 )
 async def add_slide_mapping(
     course_id: uuid.UUID, body: SlideMappingIn, tenant: PrepTenant, session: SessionDep

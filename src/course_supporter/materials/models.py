@@ -48,6 +48,29 @@ class Material(IdMixin, TimestampMixin, Base):
     document: Mapped[dict[str, Any] | None]
 
 
+class Upload(IdMixin, Base):
+    """A presigned direct upload between its preparation and the material it becomes."""
+
+    __tablename__ = "uploads"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), index=True
+    )
+    material_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    storage_key: Mapped[str] = mapped_column(String(1024))
+    filename: Mapped[str] = mapped_column(String(255))
+    source_type: Mapped[str] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    s3_upload_id: Mapped[str | None] = mapped_column(String(1024))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SlideVideoMapping(Base):
     __tablename__ = "slide_video_mappings"
     __table_args__ = (UniqueConstraint("course_id", "slide_number"),)

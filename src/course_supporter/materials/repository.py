@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from course_supporter.db import Repository
-from course_supporter.materials.models import Material, SlideVideoMapping
+from course_supporter.materials.models import Material, SlideVideoMapping, Upload
 
 
 class MaterialRepository(Repository[Material]):
@@ -48,6 +49,38 @@ class MaterialRepository(Repository[Material]):
                     Material.status == "done",
                 )
                 .order_by(Material.id)
+            )
+        ).all()
+
+
+class UploadRepository(Repository[Upload]):
+    model = Upload
+
+    async def get_for_tenant(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, upload_id: uuid.UUID
+    ) -> Upload | None:
+        return await self.session.scalar(
+            select(Upload).where(
+                Upload.tenant_id == tenant_id,
+                Upload.course_id == course_id,
+                Upload.id == upload_id,
+            )
+        )
+
+    async def mark_completed(self, upload_id: uuid.UUID, at: datetime) -> bool:
+        """Claim the upload for completion; False when another request already completed it."""
+        result = await self.session.execute(
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.completed_at.is_(None))
+            .values(completed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def expired_before(self, cutoff: datetime, *, limit: int) -> Sequence[Upload]:
+        return (
+            await self.session.scalars(
+                select(Upload).where(Upload.expires_at < cutoff).order_by(Upload.id).limit(limit)
             )
         ).all()
 

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-from course_supporter.materials.models import SourceType
+from course_supporter.materials.models import SourceType, Upload
+from course_supporter.storage import PresignedUpload
 
+CONTENT_TYPE = r"^[\w.+-]+/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*$"
 TIMECODE = re.compile(r"(\d{2}):([0-5]\d):([0-5]\d)")
 
 
@@ -19,6 +21,92 @@ class MaterialFromUrl(BaseModel):
 
     source_type: SourceType
     source_url: Annotated[HttpUrl, Field(max_length=2048)]
+
+
+class UploadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_type: SourceType
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    size_bytes: Annotated[int, Field(ge=1)]
+    content_type: Annotated[str | None, Field(max_length=255, pattern=CONTENT_TYPE)] = None
+
+
+class UploadPartUrl(BaseModel):
+    part_number: int
+    url: str
+    size_bytes: int
+
+
+class UploadOut(BaseModel):
+    """Where and how to PUT the file, and until when."""
+
+    upload_id: uuid.UUID
+    material_id: uuid.UUID
+    course_id: uuid.UUID
+    filename: str
+    source_type: str
+    content_type: str
+    size_bytes: int
+    expires_at: datetime
+    complete_by: datetime
+    method: str = "PUT"
+    url: str | None
+    headers: dict[str, str]
+    part_size: int | None
+    parts: list[UploadPartUrl]
+    complete_url: str
+    instructions: str
+
+    @classmethod
+    def of(cls, upload: Upload, presigned: PresignedUpload, *, complete_by: datetime) -> UploadOut:
+        complete_url = f"/api/v1/courses/{upload.course_id}/uploads/{upload.id}/complete"
+        if presigned.upload_id is None:
+            steps = (
+                f"PUT the whole file ({upload.size_bytes} bytes) to `url` with `headers` "
+                f"before expires_at, then POST {complete_url} with an empty body."
+            )
+        else:
+            steps = (
+                f"Split the file into parts of part_size ({presigned.part_size}) bytes, the "
+                "last one shorter; PUT each part to its `url` before expires_at and keep "
+                f"the ETag header of each answer. Then POST {complete_url} with "
+                '{"parts": [{"part_number": 1, "etag": "<ETag>"}, ...]} '
+                "(the list is optional; it is checked against what storage received)."
+            )
+        return cls(
+            upload_id=upload.id,
+            material_id=upload.material_id,
+            course_id=upload.course_id,
+            filename=upload.filename,
+            source_type=upload.source_type,
+            content_type=upload.content_type,
+            size_bytes=upload.size_bytes,
+            expires_at=presigned.expires_at,
+            complete_by=complete_by,
+            url=presigned.url,
+            headers=presigned.headers,
+            part_size=presigned.part_size,
+            parts=[
+                UploadPartUrl(part_number=p.part_number, url=p.url, size_bytes=p.size)
+                for p in presigned.parts
+            ],
+            complete_url=complete_url,
+            instructions=steps,
+        )
+
+
+class CompletedPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    part_number: Annotated[int, Field(ge=1, le=10_000)]
+    etag: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class UploadCompletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: Annotated[list[CompletedPart], Field(max_length=10_000)] = Field(default_factory=list)
 
 
 class MaterialOut(BaseModel):

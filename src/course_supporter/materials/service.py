@@ -75,12 +75,7 @@ async def upload_material(
                 "form field source_type must come before file and be one of: "
                 + ", ".join(t.value for t in SourceType)
             )
-        try:
-            return check_upload_type(source_type, filename, head)
-        except UnsupportedMaterialType as exc:
-            if exc.status_code == 415:
-                raise UnsupportedMediaError(exc.message) from exc
-            raise InvalidInputError(exc.message) from exc
+        return check_file_type(source_type, filename, head)
 
     async def open_writer(filename: str, stored_type: str) -> ObjectWriter:
         key = material_key(tenant_id, course_id, material_id, filename)
@@ -115,10 +110,20 @@ async def upload_material(
         sha256=received.stored.sha256,
     )
     try:
-        return await _record(session, material)
+        return await record_material(session, material)
     except BaseException:
         await storage.delete(received.stored.key)
         raise
+
+
+def check_file_type(source_type: str, filename: str, head: bytes) -> str:
+    """Content type of a file from its name and first bytes; 415/422 when it is not acceptable."""
+    try:
+        return check_upload_type(source_type, filename, head)
+    except UnsupportedMaterialType as exc:
+        if exc.status_code == 415:
+            raise UnsupportedMediaError(exc.message) from exc
+        raise InvalidInputError(exc.message) from exc
 
 
 async def add_url_material(
@@ -135,10 +140,10 @@ async def add_url_material(
         source_type=data.source_type.value,
         source_url=str(data.source_url),
     )
-    return await _record(session, material)
+    return await record_material(session, material)
 
 
-async def _record(session: AsyncSession, material: Material) -> CreatedMaterial:
+async def record_material(session: AsyncSession, material: Material) -> CreatedMaterial:
     """The material row and its job commit together: a material never lacks its job."""
     if material.id is None:
         material.id = new_id()

@@ -9,6 +9,7 @@ from course_supporter.storage.backend import (
     PresignedPart,
     PresignedUpload,
     StoredObject,
+    UploadedPart,
 )
 from course_supporter.storage.errors import (
     FormFieldTooLarge,
@@ -74,6 +75,7 @@ __all__ = [
     "UploadFormError",
     "UploadIncomplete",
     "UploadTooLarge",
+    "UploadedPart",
     "build_storage",
     "course_prefix",
     "material_key",

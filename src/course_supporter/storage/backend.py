@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,14 @@ class PresignedPart:
     part_number: int
     url: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedPart:
+    """A part as the client reports it after its PUT: the number and the ETag it got back."""
+
+    part_number: int
+    etag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,7 @@ class ObjectStorage(Protocol):
     """Object storage as the rest of the application sees it (local directory or S3)."""
 
     max_upload_bytes: int
+    supports_direct_uploads: bool
 
     async def open_writer(
         self, key: str, content_type: str, *, max_bytes: int | None = None
@@ -139,6 +149,10 @@ class ObjectStorage(Protocol):
         """Size of the object, or None when it does not exist."""
         ...
 
+    async def read_head(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of an object (a ranged GET on S3); `ObjectNotFound` if none."""
+        ...
+
     async def check(self) -> None:
         """Health probe within the configured timeout; raises `StorageUnavailable` saying why."""
         ...
@@ -152,9 +166,18 @@ class ObjectStorage(Protocol):
         ...
 
     async def complete_presigned(
-        self, key: str, *, size: int, upload_id: str | None = None
+        self,
+        key: str,
+        *,
+        size: int,
+        upload_id: str | None = None,
+        parts: Sequence[UploadedPart] = (),
     ) -> StoredObject:
-        """Finish a direct upload and check it holds exactly the announced `size` bytes."""
+        """Finish a direct upload and check it holds exactly the announced `size` bytes.
+
+        `parts`, when given, are the client's (number, ETag) pairs; they must match what
+        storage received.
+        """
         ...
 
     async def abort_presigned(self, key: str, upload_id: str | None = None) -> None:

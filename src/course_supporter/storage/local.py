@@ -9,11 +9,17 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from course_supporter.storage.backend import ObjectWriter, PresignedUpload, StoredObject
+from course_supporter.storage.backend import (
+    ObjectWriter,
+    PresignedUpload,
+    StoredObject,
+    UploadedPart,
+)
 from course_supporter.storage.errors import (
     InvalidKey,
     NotSupported,
@@ -34,6 +40,8 @@ _PRESIGN_UNSUPPORTED = (
 
 class LocalStorage:
     """Objects as files under `root`; every key is checked to resolve inside it."""
+
+    supports_direct_uploads = False
 
     def __init__(
         self, root: Path, *, max_upload_bytes: int, health_check_timeout_seconds: float = 2.0
@@ -85,6 +93,13 @@ class LocalStorage:
             return None
         return stat.st_size
 
+    async def read_head(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of the file."""
+        try:
+            return await asyncio.to_thread(_read_head, self.path_for(key), size)
+        except FileNotFoundError as error:
+            raise ObjectNotFound(f"no stored object {key!r}") from error
+
     async def check(self) -> None:
         """Write and remove a probe file within the health-check timeout."""
         probe = self.root / f".health-{uuid.uuid4().hex}"
@@ -115,7 +130,12 @@ class LocalStorage:
         raise NotSupported(_PRESIGN_UNSUPPORTED)
 
     async def complete_presigned(
-        self, key: str, *, size: int, upload_id: str | None = None
+        self,
+        key: str,
+        *,
+        size: int,
+        upload_id: str | None = None,
+        parts: Sequence[UploadedPart] = (),
     ) -> StoredObject:
         """Not available on local storage."""
         raise NotSupported(_PRESIGN_UNSUPPORTED)
@@ -225,6 +245,11 @@ def _copy_and_hash(source: Path, target: Path) -> tuple[int, str]:
             target.unlink(missing_ok=True)
             raise
     return size, sha256.hexdigest()
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    with path.open("rb") as file:
+        return file.read(size)
 
 
 def _write_and_remove(probe: Path) -> None:

@@ -8,7 +8,7 @@ import functools
 import hashlib
 import io
 import math
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from course_supporter.storage.backend import (
     PresignedPart,
     PresignedUpload,
     StoredObject,
+    UploadedPart,
 )
 from course_supporter.storage.errors import (
     ObjectNotFound,
@@ -48,6 +49,8 @@ MAX_PARTS = 10_000
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000
 MAX_ATTEMPTS = 4
+# Parts uploading while the next one fills: memory is about (PARTS_IN_FLIGHT + 1) parts.
+PARTS_IN_FLIGHT = 2
 
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"})
 _DENIED_CODES = frozenset(
@@ -59,6 +62,8 @@ log = structlog.get_logger(__name__)
 
 class S3Storage:
     """Uses aiobotocore: async, streams multipart uploads, same botocore signs presigned URLs."""
+
+    supports_direct_uploads = True
 
     def __init__(
         self,
@@ -177,6 +182,23 @@ class S3Storage:
                 raise
         return response["ContentLength"]
 
+    async def read_head(self, key: str, size: int) -> bytes:
+        """A ranged GET of the first `size` bytes."""
+        client = await self._client()
+        async with self._translated(f"read {key!r}"):
+            try:
+                response = await client.get_object(
+                    Bucket=self.bucket, Key=validate_key(key), Range=f"bytes=0-{size - 1}"
+                )
+            except ClientError as error:
+                if _code(error) in _MISSING_CODES:
+                    raise ObjectNotFound(f"no stored object {key!r}") from error
+                raise
+            async with response["Body"] as body:
+                head: bytes = await body.read()
+        # A server that ignores Range sends everything; it is read once and cut here.
+        return head[:size]
+
     async def check(self) -> None:
         """HEAD the bucket with a no-retry client, within the health-check timeout."""
         client = await self._client("health")
@@ -264,12 +286,17 @@ class S3Storage:
         )
 
     async def complete_presigned(
-        self, key: str, *, size: int, upload_id: str | None = None
+        self,
+        key: str,
+        *,
+        size: int,
+        upload_id: str | None = None,
+        parts: Sequence[UploadedPart] = (),
     ) -> StoredObject:
         """Finish a direct upload; a wrong or oversized result is deleted and reported."""
         validate_key(key)
         if upload_id is not None:
-            await self._complete_direct_multipart(key, size, upload_id)
+            await self._complete_direct_multipart(key, size, upload_id, parts)
         stored_size = await self.head(key)
         if stored_size is None:
             raise UploadIncomplete(f"nothing has been uploaded to {key!r} yet")
@@ -307,7 +334,9 @@ class S3Storage:
         await self._exit_stack.aclose()
         self._clients.clear()
 
-    async def _complete_direct_multipart(self, key: str, size: int, upload_id: str) -> None:
+    async def _complete_direct_multipart(
+        self, key: str, size: int, upload_id: str, reported: Sequence[UploadedPart]
+    ) -> None:
         client = await self._client()
         parts: list[CompletedPartTypeDef] = []
         received = 0
@@ -320,11 +349,11 @@ class S3Storage:
                         parts.append({"PartNumber": part["PartNumber"], "ETag": part["ETag"]})
                         received += part["Size"]
             except ClientError as error:
-                if _code(error) in _MISSING_CODES:
-                    raise ObjectNotFound(
-                        f"no open direct upload {upload_id!r} for {key!r}"
-                    ) from error
-                raise
+                if _code(error) not in _MISSING_CODES:
+                    raise
+                if await self.head(key) == size:
+                    return  # completed by an earlier call that failed after this point
+                raise ObjectNotFound(f"no open direct upload {upload_id!r} for {key!r}") from error
             numbers = [part["PartNumber"] for part in parts]
             if received > self.max_upload_bytes:
                 await self._abort_upload(key, upload_id)
@@ -338,6 +367,12 @@ class S3Storage:
                 raise UploadIncomplete(
                     f"{received} of {size} bytes received in parts {numbers}; "
                     "upload the missing parts and complete again"
+                )
+            received_etags = {p["PartNumber"]: p["ETag"].strip('"') for p in parts}
+            if reported and _etags(reported) != received_etags:
+                raise UploadIncomplete(
+                    "the parts and ETags sent do not match what storage received; "
+                    "re-upload the differing parts or complete without a parts list"
                 )
             await client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
@@ -583,6 +618,10 @@ async def _storing(key: str) -> AsyncIterator[None]:
 def _shared_session() -> AioSession:
     """One botocore session per process: loading the S3 models and endpoint rules is slow."""
     return AioSession()
+
+
+def _etags(parts: Sequence[UploadedPart]) -> dict[int, str]:
+    return {part.part_number: part.etag.strip('"') for part in parts}
 
 
 def _code(error: ClientError) -> str:
