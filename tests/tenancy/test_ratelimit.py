@@ -53,6 +53,21 @@ async def test_repeated_bad_keys_are_throttled_per_address(settings: Settings) -
         assert "Retry-After" in blocked.headers
 
 
+async def test_a_key_validated_before_the_guessing_keeps_working(settings: Settings) -> None:
+    strict = settings.model_copy(
+        update={"auth_failure_limit": "3/minute", "api_key_cache_ttl_seconds": 5}
+    )
+    async for api in open_client(strict):
+        known = await api.new_key()
+        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": known})).status_code == 200
+        for _ in range(3):
+            bad = {"X-API-Key": "cs_live_" + "2" * 32}
+            assert (await api.http.get("/api/v1/me", headers=bad)).status_code == 401
+        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": known})).status_code == 200
+        fresh = await api.new_key()
+        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": fresh})).status_code == 429
+
+
 async def test_redis_outage_fails_open_without_500(sqlite_url: str, tmp_path: Path) -> None:
     dead = make_settings(sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0")
     async for api in open_client(dead):

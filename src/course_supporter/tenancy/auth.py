@@ -39,27 +39,38 @@ class Authenticator:
         self._cache: dict[str, tuple[float, TenantContext]] = {}
         self._last_used: dict[uuid.UUID, datetime] = {}
 
-    async def resolve(self, raw_key: str) -> TenantContext | None:
+    def cached(self, raw_key: str) -> TenantContext | None:
+        """A key validated within the TTL and not expired since; no I/O."""
         if not keys.is_well_formed(raw_key):
             return None
         key_hash = keys.hash_key(raw_key)
-        now = time.monotonic()
-        cached = self._cache.get(key_hash)
-        if cached is not None and cached[0] > now:
-            context: TenantContext | None = cached[1]
-        else:
-            async with self.db.sessions() as session:
-                context = await authenticate_key(session, raw_key)
-            if context is not None and self.ttl > 0:
-                if len(self._cache) >= _CACHE_MAX_ENTRIES:
-                    self._cache.clear()
-                self._cache[key_hash] = (now + self.ttl, context)
+        entry = self._cache.get(key_hash)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return self._used(key_hash, entry[1])
+
+    async def resolve(self, raw_key: str) -> TenantContext | None:
+        """The key's tenant from the cache or the database; None for every kind of bad key."""
+        context = self.cached(raw_key)
+        if context is not None or not keys.is_well_formed(raw_key):
+            return context
+        async with self.db.sessions() as session:
+            context = await authenticate_key(session, raw_key)
         if context is None:
             return None
-        if context.expires_at is not None and context.expires_at <= utcnow():
+        key_hash = keys.hash_key(raw_key)
+        if self.ttl > 0:
+            if len(self._cache) >= _CACHE_MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[key_hash] = (time.monotonic() + self.ttl, context)
+        return self._used(key_hash, context)
+
+    def _used(self, key_hash: str, context: TenantContext) -> TenantContext | None:
+        now = utcnow()
+        if context.expires_at is not None and context.expires_at <= now:
             self._cache.pop(key_hash, None)
             return None
-        self._last_used[context.key_id] = utcnow()
+        self._last_used[context.key_id] = now
         return context
 
     def forget_cached(self) -> None:
@@ -111,8 +122,22 @@ def _limits_unavailable() -> HTTPException:
 
 
 async def authenticate(request: Request, raw_key: str | None) -> TenantContext:
-    """The caller's tenant, or 401; addresses that failed too often get 429 even with a good key."""
+    """The caller's tenant, or 401.
+
+    An address that failed too often gets 429 for any key not validated in the last TTL:
+    guessing stops, while a client already holding a good key is not locked out by it.
+    """
     authenticator: Authenticator = request.app.state.authenticator
+    context = authenticator.cached(raw_key) if raw_key else None
+    if context is None:
+        context = await _authenticate_uncached(request, authenticator, raw_key)
+    request.state.tenant_id = context.tenant_id
+    return context
+
+
+async def _authenticate_uncached(
+    request: Request, authenticator: Authenticator, raw_key: str | None
+) -> TenantContext:
     limiter = authenticator.limiter
     client = client_address(request)
     try:
@@ -128,7 +153,6 @@ async def authenticate(request: Request, raw_key: str | None) -> TenantContext:
             raise _unauthorized()
     except RateLimitUnavailableError as exc:
         raise _limits_unavailable() from exc
-    request.state.tenant_id = context.tenant_id
     return context
 
 
