@@ -36,6 +36,7 @@ from course_supporter.structuring.schemas import (
     Module,
     PageReference,
 )
+from course_supporter.tables import Base as _all_tables  # noqa: F401  (every FK target mapped)
 
 TARGET_RATIO = 0.2
 

@@ -24,11 +24,7 @@ def upgrade() -> None:
         "course_structures",
         sa.Column("course_id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "document",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("document_json", sa.Text(), nullable=False),
         sa.Column("strategy", sa.String(length=20), nullable=True),
         sa.Column("job_id", sa.Uuid(), nullable=True),
         sa.Column("generated_at", course_supporter.db.UTCDateTime(timezone=True), nullable=False),

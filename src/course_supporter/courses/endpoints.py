@@ -17,7 +17,7 @@ from course_supporter.courses.schemas import (
     StructureRequest,
 )
 from course_supporter.db import SessionDep
-from course_supporter.http_errors import body_responses, error_responses, etag_response
+from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
@@ -60,8 +60,13 @@ async def get_course(
     course_id: uuid.UUID, request: Request, tenant: ReadTenant, session: SessionDep
 ) -> Response:
     """One course with its materials and generated structure; `ETag` and `304` supported."""
-    body = await service.course_detail_json(session, tenant.tenant_id, course_id)
-    return etag_response(body, request.headers.get("if-none-match"))
+    read = await service.read_course(
+        session, tenant.tenant_id, course_id, request.headers.get("if-none-match")
+    )
+    headers = {"ETag": read.etag, "Cache-Control": "private, no-cache"}
+    if read.body is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(read.body, media_type="application/json", headers=headers)
 
 
 @router.post(

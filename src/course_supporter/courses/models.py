@@ -34,7 +34,9 @@ class CourseStructureRecord(Base):
         ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int]
-    document: Mapped[dict[str, Any]]
+    # Rendered once when generated: readers splice these bytes into the response instead of
+    # rebuilding (or even parsing) the tree on every request.
+    document_json: Mapped[str] = mapped_column(Text, deferred=True)
     strategy: Mapped[str | None] = mapped_column(String(20))
     job_id: Mapped[uuid.UUID | None]
     generated_at: Mapped[datetime] = mapped_column(default=utcnow)

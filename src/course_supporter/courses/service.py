@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from course_supporter.courses.models import Course
 from course_supporter.courses.repository import CourseRepository
 from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
-from course_supporter.courses.structure import structure_document
+from course_supporter.courses.structure import structure_document, structure_version
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
@@ -83,19 +85,45 @@ async def request_structure(
     return job
 
 
-async def course_detail_json(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
-) -> bytes:
-    """The course detail as JSON; the structure is the stored document, not rebuilt from rows."""
+@dataclass(frozen=True)
+class CourseRead:
+    """A course detail read: its ETag, and the JSON body unless the client's copy is current."""
+
+    etag: str
+    body: bytes | None
+
+
+async def read_course(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, if_none_match: str | None
+) -> CourseRead:
+    """Course, materials and the stored structure document, spliced as JSON text.
+
+    The ETag covers the course row, its materials and the structure version, so a current
+    client gets its 304 without the document being read at all.
+    """
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
-    document = await structure_document(session, course_id)
-    detail = {
-        **CourseOut.model_validate(course).model_dump(mode="json"),
-        "materials": [MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials],
-        "structure": document,
-    }
-    return json.dumps(detail, separators=(",", ":")).encode()
+    head = json.dumps(
+        {
+            **CourseOut.model_validate(course).model_dump(mode="json"),
+            "materials": [
+                MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
+    if if_none_match:
+        etag = _etag(head, await structure_version(session, course_id))
+        if etag in {tag.strip() for tag in if_none_match.split(",")}:
+            return CourseRead(etag, None)
+    version, document = await structure_document(session, course_id)
+    structure = document.encode() if document is not None else b"null"
+    return CourseRead(_etag(head, version), head[:-1] + b',"structure":' + structure + b"}")
+
+
+def _etag(head: bytes, version: int | None) -> str:
+    digest = hashlib.blake2b(head + f"|{version}".encode(), digest_size=16).hexdigest()
+    return f'"{digest}"'
 
 
 async def course_materials(

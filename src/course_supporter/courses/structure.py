@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -120,13 +121,13 @@ async def replace_structure(
             CourseStructureRecord(
                 course_id=course.id,
                 version=version,
-                document=document,
+                document_json=_render(document),
                 strategy=strategy,
                 job_id=job_id,
             )
         )
     else:
-        record.version, record.document = version, document
+        record.version, record.document_json = version, _render(document)
         record.strategy, record.job_id, record.generated_at = strategy, job_id, utcnow()
     _fill_empty_course_fields(course, structure)
     return SavedStructure(version=version, modules=len(modules_out), **counts)
@@ -185,9 +186,28 @@ def _str_or_none(value: uuid.UUID | None) -> str | None:
     return str(value) if value else None
 
 
-async def structure_document(session: AsyncSession, course_id: uuid.UUID) -> dict[str, Any] | None:
-    record = await session.get(CourseStructureRecord, course_id)
-    return record.document if record else None
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+async def structure_version(session: AsyncSession, course_id: uuid.UUID) -> int | None:
+    return await session.scalar(
+        select(CourseStructureRecord.version).where(CourseStructureRecord.course_id == course_id)
+    )
+
+
+async def structure_document(
+    session: AsyncSession, course_id: uuid.UUID
+) -> tuple[int | None, str | None]:
+    """The stored version and document as JSON text, never parsed on the read path."""
+    row = (
+        await session.execute(
+            select(CourseStructureRecord.version, CourseStructureRecord.document_json).where(
+                CourseStructureRecord.course_id == course_id
+            )
+        )
+    ).one_or_none()
+    return (row.version, row.document_json) if row else (None, None)
 
 
 async def get_lesson(

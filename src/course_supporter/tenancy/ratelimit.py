@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 from limits import RateLimitItemPerMinute, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.storage import MemoryStorage as SyncMemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter as SyncSlidingWindowCounter
 
 from course_supporter.config import Settings
 
@@ -37,6 +42,16 @@ class RateDecision:
         return headers
 
 
+T = TypeVar("T")
+
+
+async def _settled(value: T | Awaitable[T]) -> T:
+    """The result of a sync (in-process) or async (Redis) `limits` call."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
 class RateLimitUnavailableError(Exception):
     """The shared limit store is down and the service is configured to fail closed."""
 
@@ -50,20 +65,24 @@ class RateLimiter:
     """
 
     def __init__(self, settings: Settings, *, key_prefix: str = "course_supporter") -> None:
-        self.storage: MemoryStorage | RedisStorage
+        self._strategy: SlidingWindowCounterRateLimiter | SyncSlidingWindowCounter
         if settings.redis_url:
-            self.storage = RedisStorage(
+            self.storage: RedisStorage | SyncMemoryStorage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=key_prefix,
                 socket_timeout=_REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
             )
+            self._strategy = SlidingWindowCounterRateLimiter(self.storage)
         else:
-            self.storage = MemoryStorage()
+            # In process, `limits`' synchronous storage: no I/O, so calling it from the event
+            # loop is safe, and it sweeps expired counters on a timer thread at most every
+            # 10 ms, where the asyncio one starts a sweep task on nearly every call.
+            self.storage = SyncMemoryStorage()
+            self._strategy = SyncSlidingWindowCounter(self.storage)
         self.shared = settings.redis_url is not None
         self.fail_open = settings.rate_limit_fail_open
-        self._strategy = SlidingWindowCounterRateLimiter(self.storage)
         self._auth_failures = parse(settings.auth_failure_limit)
         self._last_outage_log = 0.0
 
@@ -71,8 +90,8 @@ class RateLimiter:
         item = RateLimitItemPerMinute(per_minute)
         identity = ("tenant", str(tenant_id), scope)
         try:
-            allowed = await self._strategy.hit(item, *identity)
-            stats = await self._strategy.get_window_stats(item, *identity)
+            allowed = await _settled(self._strategy.hit(item, *identity))
+            stats = await _settled(self._strategy.get_window_stats(item, *identity))
         except Exception as exc:
             return self._outage(exc, per_minute)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
@@ -81,23 +100,23 @@ class RateLimiter:
     async def auth_failures_exceeded(self, client: str) -> bool:
         """True once a client address has failed authentication too often in the window."""
         try:
-            return not await self._strategy.test(self._auth_failures, "authfail", client)
+            return not await _settled(self._strategy.test(self._auth_failures, "authfail", client))
         except Exception as exc:
             self._outage(exc, 0)
             return False
 
     async def record_auth_failure(self, client: str) -> None:
         try:
-            await self._strategy.hit(self._auth_failures, "authfail", client)
+            await _settled(self._strategy.hit(self._auth_failures, "authfail", client))
         except Exception as exc:
             self._outage(exc, 0)
 
     async def ping(self) -> None:
-        if not await self.storage.check():
+        if not await _settled(self.storage.check()):
             raise ConnectionError("rate limit store did not answer")
 
     async def reset(self) -> None:
-        await self.storage.reset()
+        await _settled(self.storage.reset())
 
     def _outage(self, exc: Exception, per_minute: int) -> RateDecision:
         now = time.monotonic()
