@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Annotated
 
 import typer
@@ -51,6 +53,11 @@ def serve(
         fail(
             "the embedded job worker needs a single API process: use --workers 1, or set "
             "EMBEDDED_WORKER=false and run one `course-supporter worker` (several on PostgreSQL)"
+        )
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Every worker writes its counters here and /metrics sums them, whichever answers.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="course-supporter-metrics-"
         )
 
     uvicorn.run(
