@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from course_supporter import health, metrics
 from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
+from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.db import Database
 from course_supporter.http_errors import install_error_handlers
 from course_supporter.jobs.endpoints import router as jobs_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.db = db
         app.state.authenticator = authenticator
+        app.state.rendered_courses = RenderedCourses(settings.rendered_course_cache_bytes)
         storage = build_storage(settings)
         try:
             await storage.ensure_bucket()

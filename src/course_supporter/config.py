@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     presigned_url_ttl_seconds: int = 3600
     max_upload_bytes: int = 1024**3
     max_json_body_bytes: int = 64 * 1024
+    rendered_course_cache_bytes: int = 64 * 1024 * 1024
 
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -145,3 +145,48 @@ async def test_generated_structure_is_stored_served_and_replaced(client: ApiClie
         f"/api/v1/courses/{course_id}/lessons/{lesson['id']}", headers=headers
     )
     assert gone.status_code == 404
+
+
+async def test_etag_follows_every_change_of_the_course(client: ApiClient) -> None:
+    headers = {"X-API-Key": await client.new_key()}
+    course_id = await course_with_done_materials(client, headers, chapters=1)
+    url = f"/api/v1/courses/{course_id}"
+
+    async def etag() -> str:
+        response = await client.http.get(url, headers=headers)
+        assert response.status_code == 200
+        return str(response.headers["etag"])
+
+    seen = [await etag()]
+    assert (
+        await client.http.get(url, headers={**headers, "If-None-Match": seen[-1]})
+    ).status_code == 304
+    await client.http.patch(url, json={"description": "new"}, headers=headers)
+    seen.append(await etag())
+    material = await client.http.post(
+        f"{url}/materials",
+        json={"source_type": "web", "source_url": "https://example.com/x"},
+        headers=headers,
+    )
+    seen.append(await etag())
+    await client.http.delete(f"{url}/materials/{material.json()['id']}", headers=headers)
+    # Back to the state before the material: the same content may carry the same tag.
+    assert await etag() == seen[1]
+    assert len(set(seen)) == len(seen)
+    body = (await client.http.get(url, headers=headers)).json()
+    assert body["description"] == "new"
+    assert len(body["materials"]) == 1
+
+
+def test_rendered_courses_stay_within_their_byte_budget() -> None:
+    from course_supporter.courses.rendered import RenderedCourses
+
+    rendered = RenderedCourses(max_bytes=10)
+    rendered.put("a", b"12345")
+    rendered.put("b", b"12345")
+    assert rendered.get("a") == b"12345"  # now the most recently used
+    rendered.put("c", b"123")
+    assert rendered.get("b") is None
+    assert rendered.get("a") == b"12345" and rendered.get("c") == b"123"
+    rendered.put("huge", b"x" * 11)
+    assert rendered.get("huge") is None

@@ -61,7 +61,11 @@ async def get_course(
 ) -> Response:
     """One course with its materials and generated structure; `ETag` and `304` supported."""
     read = await service.read_course(
-        session, tenant.tenant_id, course_id, request.headers.get("if-none-match")
+        session,
+        request.app.state.rendered_courses,
+        tenant.tenant_id,
+        course_id,
+        request.headers.get("if-none-match"),
     )
     headers = {"ETag": read.etag, "Cache-Control": "private, no-cache"}
     if read.body is None:

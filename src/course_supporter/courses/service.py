@@ -12,9 +12,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.courses.models import Course
+from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.courses.repository import CourseRepository
 from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
-from course_supporter.courses.structure import structure_document, structure_version
+from course_supporter.courses.structure import structure_document
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
@@ -94,13 +95,35 @@ class CourseRead:
 
 
 async def read_course(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, if_none_match: str | None
+    session: AsyncSession,
+    rendered: RenderedCourses,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    if_none_match: str | None,
 ) -> CourseRead:
-    """Course, materials and the stored structure document, spliced as JSON text.
+    """Course, materials and structure as JSON, revalidated with one small query.
 
-    The ETag covers the course row, its materials and the structure version, so a current
-    client gets its 304 without the document being read at all.
+    The ETag hashes a stamp of the course row, its materials and the structure version: a
+    current client gets 304, and a body rendered before from the same state is reused.
     """
+    stamp = await CourseRepository(session).revision_stamp(tenant_id, course_id)
+    if stamp is None:
+        raise NotFoundError("Course not found")
+    digest = hashlib.blake2b(f"{course_id}|{stamp}".encode(), digest_size=16).hexdigest()
+    etag = f'"{digest}"'
+    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return CourseRead(etag, None)
+    body = rendered.get(etag)
+    if body is None:
+        body = await _render_course(session, tenant_id, course_id)
+        rendered.put(etag, body)
+    return CourseRead(etag, body)
+
+
+async def _render_course(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> bytes:
+    """The stored structure document is spliced in as text, never parsed or rebuilt."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
     head = json.dumps(
@@ -112,18 +135,9 @@ async def read_course(
         },
         separators=(",", ":"),
     ).encode()
-    if if_none_match:
-        etag = _etag(head, await structure_version(session, course_id))
-        if etag in {tag.strip() for tag in if_none_match.split(",")}:
-            return CourseRead(etag, None)
-    version, document = await structure_document(session, course_id)
+    _, document = await structure_document(session, course_id)
     structure = document.encode() if document is not None else b"null"
-    return CourseRead(_etag(head, version), head[:-1] + b',"structure":' + structure + b"}")
-
-
-def _etag(head: bytes, version: int | None) -> str:
-    digest = hashlib.blake2b(head + f"|{version}".encode(), digest_size=16).hexdigest()
-    return f'"{digest}"'
+    return head[:-1] + b',"structure":' + structure + b"}"
 
 
 async def course_materials(

@@ -190,12 +190,6 @@ def _render(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-async def structure_version(session: AsyncSession, course_id: uuid.UUID) -> int | None:
-    return await session.scalar(
-        select(CourseStructureRecord.version).where(CourseStructureRecord.course_id == course_id)
-    )
-
-
 async def structure_document(
     session: AsyncSession, course_id: uuid.UUID
 ) -> tuple[int | None, str | None]:
