@@ -36,12 +36,6 @@ async def get_job(session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID
     return job
 
 
-async def latest_job_for(session: AsyncSession, subject_id: uuid.UUID) -> Job | None:
-    return await session.scalar(
-        select(Job).where(Job.subject_id == subject_id).order_by(Job.id.desc()).limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class Attempt:
     """A job row as a worker starts one attempt of it."""

@@ -34,7 +34,6 @@ from course_supporter.storage import (
     StorageUnavailable,
     UploadFormError,
     UploadTooLarge,
-    course_prefix,
     material_key,
     receive_multipart_upload,
 )
@@ -189,13 +188,6 @@ async def delete_material(
     await session.commit()
     if key:
         await _remove_stored(storage.delete(key), key)
-
-
-async def delete_course_files(
-    storage: ObjectStorage, tenant_id: uuid.UUID, course_id: uuid.UUID
-) -> None:
-    prefix = course_prefix(tenant_id, course_id)
-    await _remove_stored(storage.delete_prefix(prefix), prefix)
 
 
 async def _remove_stored(removal: Awaitable[object], what: str) -> None:

@@ -73,9 +73,6 @@ class Authenticator:
         self._last_used[context.key_id] = now
         return context
 
-    def forget_cached(self) -> None:
-        self._cache.clear()
-
     async def flush_last_used(self) -> None:
         if not self._last_used:
             return
