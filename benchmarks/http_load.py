@@ -1,16 +1,12 @@
 """Shared by the HTTP benchmarks: a keep-alive load generator in its own process, and one
-uvicorn process of the app on a migrated database with a tenant key whose limits cannot trip.
+uvicorn process of the app (`tests.api_server`) with a tenant key whose limits cannot trip.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
-import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -24,6 +20,10 @@ import httpx
 import psutil
 import psycopg
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.api_server import run_api_server
 
 LIVE = "/health/live"
 ME = "/api/v1/me"
@@ -162,88 +162,17 @@ def measure(
 # --- the server under test ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_cli(env: dict[str, str], *args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "course_supporter", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"course-supporter {' '.join(args)} failed:\n{completed.stderr}")
-    return completed.stdout
-
-
-def _wait_until_live(port: int, server: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with status {server.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{LIVE}").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"server on port {port} did not start")
-
-
 @contextmanager
 def running_server(database_url: str, redis_url: str | None, workdir: Path) -> Iterator[Any]:
-    """Migrates the database, issues a key, starts uvicorn; yields (process, port, key, env)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "DATABASE_URL", "ENVIRONMENT"}
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        STORAGE_DIR=str(workdir / "storage"),
-        EMBEDDED_WORKER="false",
-        LOG_LEVEL="WARNING",
-    )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    run_cli(env, "db", "upgrade")
-    run_cli(env, "tenants", "create", "bench")
-    issued = json.loads(
-        run_cli(
-            env,
-            *("keys", "create", "--tenant", "bench", "--scopes", "prep,check"),
-            *("--rate-prep", "1000000", "--rate-check", "1000000", "--json"),
-        )
-    )
-    port = free_port()
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "course_supporter", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_live(port, server)
-        probe = httpx.get(f"http://127.0.0.1:{port}{ME}", headers={"X-API-Key": issued["key"]})
+    """One uvicorn process on a migrated database and a key whose limits cannot trip;
+    yields (process, port, key, env)."""
+    settings = {"DATABASE_URL": database_url, "REDIS_URL": redis_url or "", "ENVIRONMENT": ""}
+    with run_api_server(workdir, **settings) as server:
+        key = server.new_key("--rate-prep", "1000000", "--rate-check", "1000000")
+        probe = httpx.get(f"{server.base_url}{ME}", headers={"X-API-Key": key})
         if probe.status_code != 200:
             raise RuntimeError(f"{ME} answered {probe.status_code}: {probe.text}")
-        yield psutil.Process(server.pid), port, issued["key"], env
-    except BaseException:
-        print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
-        raise
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        yield psutil.Process(server.pid), server.port, key, server.env
 
 
 @contextmanager

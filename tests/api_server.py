@@ -23,12 +23,14 @@ import httpx
 from tests.s3_server import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT_SECONDS = 30.0
+# Imports take seconds on a busy 2-core machine.
+START_TIMEOUT_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
 class ApiServer:
     base_url: str
+    port: int
     pid: int
     env: dict[str, str]
     log_path: Path
@@ -45,19 +47,23 @@ class ApiServer:
         )
         return done.stdout
 
-    def new_key(self) -> str:
+    def new_key(self, *options: str) -> str:
+        """A key of a new tenant; `options` go to `keys create` (e.g. `--rate-check 10`)."""
         tenant = f"tenant-{uuid.uuid4().hex[:10]}"
         self.cli("tenants", "create", tenant)
-        issued = json.loads(self.cli("keys", "create", "--tenant", tenant, "--json"))
+        issued = json.loads(self.cli("keys", "create", "--tenant", tenant, "--json", *options))
         key: str = issued["key"]
         return key
 
 
 @contextmanager
 def run_api_server(workdir: Path, **settings: str) -> Iterator[ApiServer]:
-    """Serve the API from a subprocess with an embedded SQLite database under `workdir`."""
+    """Serve the API from a subprocess, by default on an SQLite database under `workdir`.
+
+    `settings` override the environment; an empty value unsets a variable.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {
+    merged = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'api.db'}",
         "STORAGE_DIR": str(workdir / "storage"),
@@ -65,6 +71,7 @@ def run_api_server(workdir: Path, **settings: str) -> Iterator[ApiServer]:
         "LOG_LEVEL": "WARNING",
         **settings,
     }
+    env = {name: value for name, value in merged.items() if value}
     subprocess.run(
         [sys.executable, "-m", "course_supporter", "db", "upgrade"],
         env=env,
@@ -82,7 +89,7 @@ def run_api_server(workdir: Path, **settings: str) -> Iterator[ApiServer]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = ApiServer(f"http://127.0.0.1:{port}", process.pid, env, log_path)
+    server = ApiServer(f"http://127.0.0.1:{port}", port, process.pid, env, log_path)
     try:
         _wait_until_live(server, process)
         yield server

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from course_supporter.migrate import upgrade
+from tests.api_server import run_api_server
 
 
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -90,17 +91,9 @@ def test_bad_input_is_a_clear_error(cli_db: str, args: list[str], message: str) 
 
 
 def test_cli_key_works_against_a_running_api(cli_db: str, tmp_path: Path) -> None:
-    from tests.tenancy.test_ratelimit import _free_port, start_server, wait_until_live
-
     cli(cli_db, "tenants", "create", "acme")
     key = json.loads(cli(cli_db, "keys", "create", "--tenant", "acme", "--json").stdout)["key"]
-    port = _free_port()
-    server = start_server({"DATABASE_URL": cli_db, "STORAGE_DIR": str(tmp_path / "s")}, port)
-    try:
-        wait_until_live(port)
-        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"X-API-Key": key})
-        assert me.status_code == 200
-        assert me.json()["tenant_name"] == "acme"
-    finally:
-        server.terminate()
-        server.wait(10)
+    with run_api_server(tmp_path / "server", DATABASE_URL=cli_db) as server:
+        me = httpx.get(f"{server.base_url}/api/v1/me", headers={"X-API-Key": key})
+    assert me.status_code == 200
+    assert me.json()["tenant_name"] == "acme"

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,8 +10,8 @@ import httpx
 import pytest
 
 from course_supporter.config import Settings
-from course_supporter.migrate import upgrade
 from course_supporter.tenancy.ratelimit import RateLimiter
+from tests.api_server import run_api_server
 from tests.conftest import ApiClient, make_settings, open_client
 
 
@@ -90,64 +85,24 @@ async def test_redis_outage_can_fail_closed(sqlite_url: str, tmp_path: Path) -> 
         assert response.json()["detail"].startswith("Rate limiting is unavailable")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "course_supporter", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_until_live(port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/live").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"server on port {port} did not start")
-
-
 @pytest.mark.redis
 async def test_redis_limit_holds_across_two_server_processes(
     redis_url: str, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
-    await asyncio.to_thread(upgrade, database_url=database_url)
-    settings = make_settings(database_url, tmp_path)
-    key = None
-    async for api in open_client(settings):
-        key = await api.new_key(rate_check=10)
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EMBEDDED_WORKER": "false",
-        "API_KEY_CACHE_TTL_SECONDS": "5",
-    }
-    ports = [_free_port(), _free_port()]
-    servers = [start_server(env, port) for port in ports]
-    try:
-        for port in ports:
-            wait_until_live(port)
-        async with httpx.AsyncClient(headers={"X-API-Key": str(key)}) as http:
+    shared = {"DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "REDIS_URL": redis_url}
+    with (
+        run_api_server(tmp_path / "a", **shared) as first,
+        run_api_server(tmp_path / "b", **shared) as second,
+    ):
+        key = first.new_key("--rate-check", "10")
+        servers = [first, second]
+        async with httpx.AsyncClient(headers={"X-API-Key": key}) as http:
             responses = await asyncio.gather(
-                *(http.get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/courses") for i in range(30))
+                *(http.get(f"{servers[i % 2].base_url}/api/v1/courses") for i in range(30))
             )
-        statuses = [response.status_code for response in responses]
-        assert statuses.count(200) == 10, statuses
-        assert statuses.count(429) == 20
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(10)
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(429) == 20
 
 
 @pytest.mark.redis
