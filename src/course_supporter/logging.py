@@ -100,11 +100,7 @@ class RequestContextMiddleware:
                 headers.extend(self.extra_headers)
                 rate_limit_headers = state.get("rate_limit_headers")
                 if rate_limit_headers:
-                    present = {name.lower() for name, _ in headers}
-                    for name, value in rate_limit_headers.items():
-                        encoded = name.lower().encode()
-                        if encoded not in present:
-                            headers.append((encoded, value.encode()))
+                    headers.extend(rate_limit_headers)
                 message["headers"] = headers
             await send(message)
 

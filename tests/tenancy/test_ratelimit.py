@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from pathlib import Path
 
 import httpx
+import limits.storage
+import limits.storage.memory
 import pytest
 
 from course_supporter.config import Settings
-from course_supporter.tenancy.ratelimit import RateLimiter
+from course_supporter.tenancy.ratelimit import LocalWindowStorage, RateLimiter
 from tests.api_server import run_api_server
 from tests.conftest import ApiClient, make_settings, open_client
 
@@ -124,3 +127,48 @@ async def test_in_process_window_counts_exactly_per_tenant_and_scope() -> None:
     assert all(0 <= d.reset_after <= 60 for d in decisions)
     assert (await limiter.hit(tenant, "prep", 5)).allowed
     assert (await limiter.hit(uuid.uuid4(), "check", 5)).allowed
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_local_windows_count_exactly_like_limits_memory_storage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Step by step the same answers as `limits`' own memory storage, windows rolling over."""
+    clock = _Clock(1_000_017.3)
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    reference = limits.storage.MemoryStorage()
+    local = LocalWindowStorage(clock=clock.time)
+    steps = random.Random(7)
+    answers = []
+    for _ in range(600):
+        clock.now += steps.choice([0.0, 0.4, 3.0, 11.0, 29.5, 61.0, 125.0])
+        key = steps.choice(["tenant/a/check", "tenant/b/prep"])
+        ours = local.acquire_sliding_window_entry(key, 6, 60)
+        theirs = reference.acquire_sliding_window_entry(key, 6, 60)
+        assert ours == theirs
+        assert local.get_sliding_window(key, 60) == reference.get_sliding_window(key, 60)
+        answers.append(ours)
+    # The sequence exercised both outcomes and windows of every age.
+    assert True in answers and False in answers
+
+
+def test_local_windows_forget_keys_idle_for_two_windows() -> None:
+    clock = _Clock(5_000.0)
+    local = LocalWindowStorage(clock=clock.time)
+    for number in range(50):
+        assert local.acquire_sliding_window_entry(f"authfail/10.0.0.{number}", 5, 60)
+    assert len(local) == 50
+    clock.now += 61
+    local.acquire_sliding_window_entry("tenant/a/check", 5, 60)
+    assert len(local) == 51  # last window's counts still weigh
+    clock.now += 120
+    assert local.acquire_sliding_window_entry("tenant/a/check", 5, 60)
+    assert len(local) == 1
+    assert local.get_sliding_window("authfail/10.0.0.1", 60)[::2] == (0, 0)

@@ -184,14 +184,13 @@ class ScopedApiKey(APIKeyHeader):
             decision = await limiter.hit(context.tenant_id, scope.value, context.limit_for(scope))
         except RateLimitUnavailableError as exc:
             raise _limits_unavailable() from exc
-        headers = decision.headers()
-        request.state.rate_limit_headers = headers
+        # The request middleware adds these to whatever response follows, this 429 included.
+        request.state.rate_limit_headers = decision.raw_headers()
         if not decision.allowed:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 f"Rate limit of {decision.limit} requests per minute for scope "
                 f"'{scope.value}' exceeded; retry after {decision.reset_after} s",
-                headers=headers,
             )
         return context
 

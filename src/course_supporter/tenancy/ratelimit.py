@@ -6,14 +6,13 @@ import inspect
 import math
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
 from limits import parse
 from limits.aio.storage import RedisStorage
-from limits.storage import MemoryStorage as SyncMemoryStorage
 
 from course_supporter.config import Settings
 
@@ -30,14 +29,15 @@ class RateDecision:
     remaining: int
     reset_after: int
 
-    def headers(self) -> dict[str, str]:
-        headers = {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset_after),
-        }
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """`RateLimit-*` response headers, and `Retry-After` when refused, ready for ASGI."""
+        headers = [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_after),
+        ]
         if not self.allowed:
-            headers["Retry-After"] = str(max(1, self.reset_after))
+            headers.append((b"retry-after", b"%d" % max(1, self.reset_after)))
         return headers
 
 
@@ -49,6 +49,85 @@ async def _settled(value: T | Awaitable[T]) -> T:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+class LocalWindowStorage:
+    """The sliding window counter of `limits`' storages, held in this process.
+
+    Same operations and arithmetic as `limits`' Redis and memory storages (a test holds it to
+    `limits.storage.MemoryStorage` step by step), so the limiter treats both stores alike.
+    `limits`' own memory storage expires keys from a timer thread it starts every 10 ms while
+    counting; at thousands of requests per second that thread's start-up and its turns at the
+    GIL cost about 20 us of a 200 us authenticated request. Here a key keeps its window's count
+    and the previous one's and rolls forward when touched; keys idle for two windows are swept
+    at most once a minute. Not thread-safe: only the event loop's thread calls it.
+    """
+
+    _SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        # key -> (window seconds, window number, count in it, count in the one before)
+        self._windows: dict[str, tuple[int, int, int, int]] = {}
+        self._next_sweep = clock() + self._SWEEP_SECONDS
+
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        if amount > limit:
+            return False
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        number, current, previous = self._counts(key, expiry, now)
+        weight = self._previous_ttl(previous, expiry, now) / expiry
+        if math.floor(previous * weight + current) + amount > limit:
+            return False
+        self._windows[key] = (expiry, number, current + amount, previous)
+        return True
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        """(previous count, seconds it still weighs, current count, seconds it lives)."""
+        now = self._clock()
+        _, current, previous = self._counts(key, expiry, now)
+        current_ttl = (1 - (now / expiry) % 1) * expiry + expiry
+        return previous, self._previous_ttl(previous, expiry, now), current, current_ttl
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        """Forget every count; how many keys there were."""
+        count = len(self._windows)
+        self._windows.clear()
+        return count
+
+    def __len__(self) -> int:
+        """Keys held."""
+        return len(self._windows)
+
+    def _counts(self, key: str, expiry: int, now: float) -> tuple[int, int, int]:
+        number = int(now // expiry)
+        seen = self._windows.get(key)
+        if seen is None or seen[1] < number - 1:
+            return number, 0, 0
+        if seen[1] == number - 1:
+            return number, 0, seen[2]
+        return number, seen[2], seen[3]
+
+    @staticmethod
+    def _previous_ttl(previous: int, expiry: int, now: float) -> float:
+        return (1 - ((now - expiry) / expiry) % 1) * expiry if previous else 0.0
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + self._SWEEP_SECONDS
+        stale = [
+            key
+            for key, (expiry, number, _, _) in self._windows.items()
+            if number < int(now // expiry) - 1
+        ]
+        for key in stale:
+            del self._windows[key]
 
 
 class RateLimitUnavailableError(Exception):
@@ -65,7 +144,7 @@ class RateLimiter:
 
     def __init__(self, settings: Settings, *, key_prefix: str = "course_supporter") -> None:
         if settings.redis_url:
-            self.storage: RedisStorage | SyncMemoryStorage = RedisStorage(
+            self.storage: RedisStorage | LocalWindowStorage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=key_prefix,
@@ -73,10 +152,7 @@ class RateLimiter:
                 socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
             )
         else:
-            # In process, `limits`' synchronous storage: no I/O, so calling it from the event
-            # loop is safe, and it sweeps expired counters on a timer thread at most every
-            # 10 ms, where the asyncio one starts a sweep task on nearly every call.
-            self.storage = SyncMemoryStorage()
+            self.storage = LocalWindowStorage()
         self.shared = settings.redis_url is not None
         self.fail_open = settings.rate_limit_fail_open
         self._auth_failures = parse(settings.auth_failure_limit)
