@@ -128,7 +128,11 @@ def main() -> int:
                     if result.errors:
                         raise RuntimeError(f"{name}: unexpected statuses {result.statuses}")
                     rates[name].append(result.rps)
-                    print(f"  round {round_number}  {name:<60} {result.rps:8.1f} req/s", flush=True)
+                    print(
+                        f"  round {round_number}  {name:<60} {result.rps:8.1f} req/s"
+                        f"  server CPU {result.cpu_us_per_request:5.0f} us/request",
+                        flush=True,
+                    )
             live = sum(rates[LIVE]) / len(rates[LIVE])
             ratio = 0.0
             for name in (path, f"{path} (304)"):

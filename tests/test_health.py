@@ -39,6 +39,10 @@ async def test_pool_survives_postgres_dropping_connections(postgres_url: str, tm
     async for api in open_client(make_settings(postgres_url, tmp_path)):
         headers = {"X-API-Key": await api.new_key()}
         assert (await api.http.get("/api/v1/courses", headers=headers)).status_code == 200
+        created = await api.http.post("/api/v1/courses", json={"title": "t"}, headers=headers)
+        course_url = f"/api/v1/courses/{created.json()['id']}"
+        # The course read's pool is not pinged: a dropped connection is retried once.
+        assert (await api.http.get(course_url, headers=headers)).status_code == 200
         admin = create_async_engine(async_database_url(postgres_url), isolation_level="AUTOCOMMIT")
         database = make_url(postgres_url).database
         async with admin.connect() as connection:
@@ -53,4 +57,5 @@ async def test_pool_survives_postgres_dropping_connections(postgres_url: str, tm
         assert killed >= 1
         after = await api.http.get("/api/v1/courses", headers=headers)
         assert after.status_code == 200
+        assert (await api.http.get(course_url, headers=headers)).status_code == 200
         assert (await api.http.get("/health")).status_code == 200

@@ -56,12 +56,10 @@ async def list_courses(
     response_model=CourseDetail,
     responses={**error_responses(404), 304: {"description": "Not modified (If-None-Match)"}},
 )
-async def get_course(
-    course_id: uuid.UUID, request: Request, tenant: ReadTenant, session: SessionDep
-) -> Response:
+async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant) -> Response:
     """One course with its materials and generated structure; `ETag` and `304` supported."""
     read = await service.read_course(
-        session,
+        request.app.state.db,
         request.app.state.rendered_courses,
         tenant.tenant_id,
         course_id,

@@ -4,12 +4,48 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, select
 
 from course_supporter.courses.models import Course, CourseStructureRecord
-from course_supporter.db import Repository
+from course_supporter.db import Database, Repository
 from course_supporter.materials.models import Material
+
+# Built once: constructing this select per request cost more than running it.
+_REVISION_STAMP = (
+    select(
+        Course.updated_at,
+        CourseStructureRecord.version,
+        func.count(Material.id),
+        func.max(Material.updated_at),
+    )
+    .outerjoin(CourseStructureRecord, CourseStructureRecord.course_id == Course.id)
+    .outerjoin(Material, Material.course_id == Course.id)
+    .where(
+        Course.tenant_id == bindparam("tenant_id", type_=Uuid()),
+        Course.id == bindparam("course_id", type_=Uuid()),
+    )
+    .group_by(Course.updated_at, CourseStructureRecord.version)
+)
+
+
+class RevisionStamp(NamedTuple):
+    """What changes whenever the course, its materials or its structure change."""
+
+    course_updated_at: datetime
+    structure_version: int | None
+    material_count: int
+    materials_updated_at: datetime | None
+
+
+async def revision_stamp(
+    db: Database, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> RevisionStamp | None:
+    """None if the tenant has no such course. One round trip, no document read."""
+    row = await db.read_row(_REVISION_STAMP, {"tenant_id": tenant_id, "course_id": course_id})
+    return None if row is None else RevisionStamp._make(row)
 
 
 class CourseRepository(Repository[Course]):
@@ -19,25 +55,6 @@ class CourseRepository(Repository[Course]):
         return await self.session.scalar(
             select(Course).where(Course.tenant_id == tenant_id, Course.id == course_id)
         )
-
-    async def revision_stamp(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> str | None:
-        """What changes whenever the course, its materials or its structure change; None if
-        the tenant has no such course. One query, no document read."""
-        row = (
-            await self.session.execute(
-                select(
-                    Course.updated_at,
-                    CourseStructureRecord.version,
-                    func.count(Material.id),
-                    func.max(Material.updated_at),
-                )
-                .outerjoin(CourseStructureRecord, CourseStructureRecord.course_id == Course.id)
-                .outerjoin(Material, Material.course_id == Course.id)
-                .where(Course.tenant_id == tenant_id, Course.id == course_id)
-                .group_by(Course.updated_at, CourseStructureRecord.version)
-            )
-        ).one_or_none()
-        return None if row is None else "|".join(str(value) for value in row)
 
     async def page_for_tenant(
         self, tenant_id: uuid.UUID, *, limit: int, after: uuid.UUID | None

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.courses.models import Course
 from course_supporter.courses.rendered import RenderedCourses
-from course_supporter.courses.repository import CourseRepository
+from course_supporter.courses.repository import CourseRepository, RevisionStamp, revision_stamp
 from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
 from course_supporter.courses.structure import structure_document
+from course_supporter.db import Database
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
@@ -95,7 +96,7 @@ class CourseRead:
 
 
 async def read_course(
-    session: AsyncSession,
+    db: Database,
     rendered: RenderedCourses,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
@@ -104,26 +105,33 @@ async def read_course(
     """Course, materials and structure as JSON, revalidated with one small query.
 
     The ETag hashes a stamp of the course row, its materials and the structure version: a
-    current client gets 304, and a body rendered before from the same state is reused.
+    current client gets 304, and a body rendered before from the same state is reused. A body
+    that must be rendered takes its ETag from the rows it was rendered from, so body and ETag
+    describe the same state even when a change lands between the stamp and the render.
     """
-    stamp = await CourseRepository(session).revision_stamp(tenant_id, course_id)
+    stamp = await revision_stamp(db, tenant_id, course_id)
     if stamp is None:
         raise NotFoundError("Course not found")
-    digest = hashlib.blake2b(f"{course_id}|{stamp}".encode(), digest_size=16).hexdigest()
-    etag = f'"{digest}"'
+    etag = _etag(course_id, stamp)
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return CourseRead(etag, None)
     body = rendered.get(etag)
     if body is None:
-        body = await _render_course(session, tenant_id, course_id)
+        async with db.sessions() as session:
+            etag, body = await _render_course(session, tenant_id, course_id)
         rendered.put(etag, body)
     return CourseRead(etag, body)
 
 
+def _etag(course_id: uuid.UUID, stamp: RevisionStamp) -> str:
+    text = "|".join(str(value) for value in (course_id, *stamp))
+    return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
+
+
 async def _render_course(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
-) -> bytes:
-    """The stored structure document is spliced in as text, never parsed or rebuilt."""
+) -> tuple[str, bytes]:
+    """The ETag and body; the stored structure document is spliced in as text, never parsed."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
     head = json.dumps(
@@ -135,9 +143,15 @@ async def _render_course(
         },
         separators=(",", ":"),
     ).encode()
-    _, document = await structure_document(session, course_id)
+    version, document = await structure_document(session, course_id)
     structure = document.encode() if document is not None else b"null"
-    return head[:-1] + b',"structure":' + structure + b"}"
+    stamp = RevisionStamp(
+        course.updated_at,
+        version,
+        len(materials),
+        max((m.updated_at for m in materials), default=None),
+    )
+    return _etag(course_id, stamp), head[:-1] + b',"structure":' + structure + b"}"
 
 
 async def course_materials(
