@@ -109,6 +109,28 @@ async def test_multipart_upload_of_several_parts(api: ApiClient) -> None:
     assert stored_keys(api.settings) == []
 
 
+async def test_a_streaming_upload_holds_no_database_connection(api: ApiClient) -> None:
+    headers, course_id = await new_course(api)
+    checked_out_mid_stream = []
+
+    async def body() -> AsyncIterator[bytes]:
+        boundary = b"--b0undary"
+        yield boundary + b'\r\nContent-Disposition: form-data; name="source_type"\r\n\r\nvideo\r\n'
+        yield boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+        yield b"Content-Type: video/mp4\r\n\r\n" + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096
+        # The course was checked before the body was read; the upload is now streaming.
+        checked_out_mid_stream.append(api.db.engine.pool.checkedout())  # type: ignore[attr-defined]
+        yield b"\x01" * 4096 + b"\r\n" + boundary + b"--\r\n"
+
+    response = await api.http.post(
+        f"/api/v1/courses/{course_id}/materials",
+        content=body(),
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
+    assert response.status_code == 201, response.text
+    assert checked_out_mid_stream == [0]
+
+
 async def test_too_large_upload_is_413_and_leaves_nothing(api: ApiClient) -> None:
     headers, course_id = await new_course(api)
     too_big = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (13 * 1024 * 1024)

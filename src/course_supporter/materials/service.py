@@ -63,6 +63,9 @@ async def upload_material(
 ) -> CreatedMaterial:
     """Stream a multipart upload into storage, then record the material and its ingestion job."""
     await get_course(session, tenant_id, course_id)
+    # Give the connection back while the body streams, for minutes on a large file: an open
+    # transaction per upload would drain the pool and idle in PostgreSQL.
+    await session.rollback()
     if content_length is not None and content_length > settings.max_upload_bytes:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes))
     material_id = new_id()
