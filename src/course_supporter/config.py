@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     job_stalled_after_seconds: float = Field(default=60.0, gt=0)
     job_stalled_check_seconds: float = Field(default=30.0, gt=0)
     job_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    upload_sweep_interval_seconds: float = Field(default=900.0, gt=0)
     job_extra_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from course_supporter.db import utcnow
+from course_supporter.jobs.worker import JobWorker
 from course_supporter.materials.models import Upload
 from course_supporter.materials.uploads import discard_expired_uploads
 from course_supporter.storage import build_storage
@@ -219,6 +222,44 @@ async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
         assert await discard_expired_uploads(session, storage) >= 1
     await storage.close()
     assert (await complete(s3_api, headers, course_id, upload["upload_id"])).status_code == 404
+
+
+async def test_the_worker_sweeps_abandoned_uploads_by_itself(s3_api: ApiClient) -> None:
+    headers, course_id = await new_course(s3_api)
+    upload = (
+        await prepare(
+            s3_api,
+            headers,
+            course_id,
+            source_type="video",
+            filename="a.mp4",
+            size_bytes=2 * PART_SIZE,
+        )
+    ).json()
+    async with s3_api.db.sessions() as session:
+        await session.execute(
+            update(Upload)
+            .where(Upload.id == uuid.UUID(upload["upload_id"]))
+            .values(expires_at=utcnow() - timedelta(hours=2))
+        )
+        await session.commit()
+    settings = s3_api.settings.model_copy(update={"upload_sweep_interval_seconds": 0.05})
+    storage = build_storage(settings)
+    worker = JobWorker(settings, s3_api.db, storage).start()
+    try:
+        for _ in range(200):
+            async with s3_api.db.sessions() as session:
+                if await session.get(Upload, uuid.UUID(upload["upload_id"])) is None:
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the expired upload was never swept")
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await storage.close()
+    assert stored_keys(s3_api.settings) == []  # and no multipart upload left open
 
 
 async def test_another_tenants_upload_is_404(s3_api: ApiClient) -> None:

@@ -14,6 +14,7 @@ from course_supporter.jobs.execution import JobRuntime
 from course_supporter.jobs.queue import RUNTIME_KEY, build_queue, is_durable, recover_stalled_jobs
 from course_supporter.jobs.registry import load_job_kinds
 from course_supporter.jobs.relay import redispatch_unfinished, relay_queued_jobs
+from course_supporter.materials.uploads import sweep_uploads
 from course_supporter.storage import ObjectStorage
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class JobWorker:
             log.info("job_worker_started", name=self.name, durable=self.durable)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._relay_forever())
+                tasks.create_task(self._sweep_uploads_forever())
                 if self.durable:
                     tasks.create_task(self._recover_forever())
                 tasks.create_task(
@@ -71,6 +73,16 @@ class JobWorker:
             except Exception:
                 log.exception("job_relay_failed")
             await asyncio.sleep(self.settings.job_relay_interval_seconds)
+
+    async def _sweep_uploads_forever(self) -> None:
+        runtime = self.runtime
+        while True:
+            try:
+                await sweep_uploads(runtime.db, runtime.storage, self.settings)
+            except Exception:
+                # Two workers sweeping the same rows, or storage down: the next round retries.
+                log.exception("upload_sweep_failed")
+            await asyncio.sleep(self.settings.upload_sweep_interval_seconds)
 
     async def _recover_forever(self) -> None:
         while True:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.courses.service import get_course
-from course_supporter.db import new_id, utcnow
+from course_supporter.db import Database, new_id, utcnow
 from course_supporter.errors import (
     ConflictError,
     DependencyUnavailableError,
@@ -199,6 +199,18 @@ async def discard_expired_uploads(
         await session.commit()
         removed += len(batch)
     return removed
+
+
+async def sweep_uploads(db: Database, storage: ObjectStorage, settings: Settings) -> None:
+    """Expired presigned uploads lose their rows and bytes; multipart uploads nobody finished
+    (abandoned by a client, or left by a crashed API process) are aborted once older than
+    any presigned URL could still use."""
+    async with db.sessions() as session:
+        discarded = await discard_expired_uploads(session, storage)
+    stale_after = timedelta(seconds=settings.presigned_url_ttl_seconds) + COMPLETE_GRACE
+    aborted = await storage.abort_stale_uploads(stale_after)
+    if discarded or aborted:
+        log.info("uploads_swept", discarded=discarded, aborted=aborted)
 
 
 async def _sniffed_type(session: AsyncSession, storage: ObjectStorage, upload: Upload) -> str:
