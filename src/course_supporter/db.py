@@ -163,10 +163,12 @@ class Database:
     async def read_row(self, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
         """One idempotent SELECT in one round trip, for the hottest read paths.
 
-        On this machine a PostgreSQL round trip costs more CPU than the rest of such a request,
-        and a session adds three: the ping at checkout, BEGIN and ROLLBACK. Here the statement
-        runs outside a transaction on a connection that is not pinged; one the server dropped
-        fails fast, which invalidates the pool, and the read runs once more on a new one.
+        A PostgreSQL round trip costs more CPU than the rest of a cached course read
+        (benchmarks/read.py), and a session adds three: the ping at checkout, BEGIN and
+        ROLLBACK. Here the statement runs outside a transaction on a connection that is not
+        pinged; one the server dropped fails fast, which invalidates the pool, and the read
+        runs once more on a new one. The pool holds `DATABASE_POOL_SIZE` connections and never
+        overflows: a request waits for a pooled connection rather than opening one.
         """
         engine = self._hot_reads or self.engine
         for attempt in (1, 2):
