@@ -44,8 +44,11 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     s3_create_bucket: bool = True
     s3_part_size_bytes: int = 10 * 1024 * 1024
-    # Parts uploading while the next one fills; upload memory is about (1 + this) x part size.
+    # Parts still uploading when the next starts filling; upload memory ≈ (1 + this) x part size.
     s3_parts_in_flight: int = Field(default=1, ge=0, le=8)
+    # CRC32 per uploaded part, verified by storage; "auto" sends none to Backblaze B2, which
+    # refuses checksum headers. With "none" upload bodies are SHA-256 signed instead.
+    s3_checksum: Literal["auto", "crc32", "none"] = "auto"
     presigned_url_ttl_seconds: int = 3600
     max_upload_bytes: int = 1024**3
     max_json_body_bytes: int = 64 * 1024

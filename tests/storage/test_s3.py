@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import socket
@@ -78,6 +80,80 @@ async def test_large_object_is_a_multipart_upload_of_several_parts(
     assert bucket_view.read(KEY) == data
     assert bucket_view.open_uploads() == []
     await storage.close()
+
+
+@pytest.mark.parametrize("parts_in_flight", [0, 1, 2])
+async def test_parts_are_exact_and_refilled_buffers_carry_nothing_over(
+    s3_server: S3Server, bucket_view: BucketView, parts_in_flight: int
+) -> None:
+    # Odd chunk sizes straddle part boundaries; the short last part reuses a full buffer.
+    storage = make_s3_storage(s3_server, bucket_view.bucket, parts_in_flight=parts_in_flight)
+    data = os.urandom(4 * PART_SIZE + 777)
+    writer = await storage.open_writer(KEY, "video/mp4")
+    for start in range(0, len(data), 100_003):
+        await writer.write(data[start : start + 100_003])
+    stored = await writer.complete()
+
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert bucket_view.read(KEY) == data
+    sizes = [
+        bucket_view.client.head_object(Bucket=bucket_view.bucket, Key=KEY, PartNumber=n)[
+            "ContentLength"
+        ]
+        for n in range(1, 6)
+    ]
+    assert sizes == [PART_SIZE] * 4 + [777]
+    await storage.close()
+
+
+async def test_multipart_upload_is_a_crc32_one_with_checksummed_parts(
+    s3_storage: S3Storage, bucket_view: BucketView
+) -> None:
+    data = os.urandom(2 * PART_SIZE + 10)
+    await store(s3_storage, KEY, data)
+    head = bucket_view.client.head_object(
+        Bucket=bucket_view.bucket, Key=KEY, ChecksumMode="ENABLED"
+    )
+    parts = [data[i : i + PART_SIZE] for i in range(0, len(data), PART_SIZE)]
+    composite = binascii.crc32(b"".join(binascii.crc32(p).to_bytes(4, "big") for p in parts))
+    # the CRC32 of the parts' CRC32s (AWS appends "-3", moto does not)
+    assert (
+        head["ChecksumCRC32"].split("-")[0]
+        == base64.b64encode(composite.to_bytes(4, "big")).decode()
+    )
+    assert bucket_view.read(KEY) == data
+
+
+async def test_without_checksums_uploads_are_signed_and_plain(
+    s3_server: S3Server, bucket_view: BucketView
+) -> None:
+    storage = make_s3_storage(s3_server, bucket_view.bucket, checksum="none")
+    assert not storage.sends_checksums
+    data = os.urandom(2 * PART_SIZE + 10)
+    await store(storage, KEY, data)
+    head = bucket_view.client.head_object(
+        Bucket=bucket_view.bucket, Key=KEY, ChecksumMode="ENABLED"
+    )
+    assert "ChecksumCRC32" not in head
+    assert bucket_view.read(KEY) == data
+    await storage.close()
+
+
+@pytest.mark.parametrize(
+    ("checksum", "endpoint_url", "sends"),
+    [
+        ("auto", None, True),  # AWS
+        ("auto", "http://127.0.0.1:9000", True),  # MinIO
+        ("auto", "https://s3.eu-central-003.backblazeb2.com", False),
+        ("crc32", "https://s3.eu-central-003.backblazeb2.com", True),
+        ("none", None, False),
+    ],
+)
+def test_checksums_are_off_for_backblaze_unless_chosen(
+    checksum: str, endpoint_url: str | None, sends: bool
+) -> None:
+    storage = S3Storage(bucket="b", endpoint_url=endpoint_url, checksum=checksum)  # type: ignore[arg-type]
+    assert storage.sends_checksums is sends
 
 
 async def test_upload_memory_is_bounded_by_the_parts_in_flight(

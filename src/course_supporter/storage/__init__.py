@@ -44,6 +44,7 @@ def build_storage(settings: Settings) -> ObjectStorage:
             create_bucket=settings.s3_create_bucket,
             part_size_bytes=settings.s3_part_size_bytes,
             parts_in_flight=settings.s3_parts_in_flight,
+            checksum=settings.s3_checksum,
             max_upload_bytes=settings.max_upload_bytes,
             presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
             health_check_timeout_seconds=settings.health_check_timeout_seconds,
