@@ -53,8 +53,6 @@ MAX_PARTS = 10_000
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000
 MAX_ATTEMPTS = 4
-# Parts uploading while the next one fills: memory is about (PARTS_IN_FLIGHT + 1) parts.
-PARTS_IN_FLIGHT = 2
 
 # Stores that refuse the x-amz-checksum-* headers; "auto" sends none to them.
 _NO_CHECKSUM_HOST_SUFFIXES = (".backblazeb2.com",)
