@@ -35,6 +35,19 @@ async def test_unreachable_database_is_503_degraded(tmp_path: Path) -> None:
         assert health.json()["checks"]["db"].startswith("error")
 
 
+async def test_requests_get_503_not_500_while_the_database_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings("postgresql://nobody@127.0.0.1:1/none", tmp_path)
+    async for api in open_client(settings):
+        # The key cannot be checked without the database: the client should retry, not give up.
+        response = await api.http.get("/api/v1/me", headers={"X-API-Key": "cs_live_" + "a" * 32})
+        assert response.status_code == 503
+        assert response.json()["detail"] == "The database is unavailable; retry shortly"
+        assert response.json()["request_id"]
+        assert response.headers["Retry-After"] == "5"
+
+
 async def test_pool_survives_postgres_dropping_connections(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async for api in open_client(make_settings(postgres_url, tmp_path)):
         headers = {"X-API-Key": await api.new_key()}

@@ -10,6 +10,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -80,6 +82,23 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, exc.message)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused, dropped or never gave a connection (or, on SQLite, stayed
+    locked): the client may retry. Any other database error is a bug and stays a 500.
+
+    asyncpg's connect raises the socket's `ConnectionError` unwrapped; storage and Redis
+    errors never get here (storage raises domain errors, the rate limiter handles Redis)."""
+    unavailable = isinstance(exc, OperationalError | PoolTimeoutError | ConnectionError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not unavailable:
+        raise exc
+    log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+    return error_response(
+        request, 503, "The database is unavailable; retry shortly", {"Retry-After": "5"}
+    )
+
+
 async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
     """Expected, not an error: whatever the request had started was already rolled back."""
     log.info("client_disconnected", path=request.url.path)
@@ -91,3 +110,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(ConnectionError, _database_unavailable)

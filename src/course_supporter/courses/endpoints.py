@@ -22,7 +22,7 @@ from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
 router = APIRouter(
-    prefix="/api/v1/courses", tags=["courses"], responses=error_responses(401, 403, 422, 429)
+    prefix="/api/v1/courses", tags=["courses"], responses=error_responses(401, 403, 422, 429, 503)
 )
 
 

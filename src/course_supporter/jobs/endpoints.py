@@ -13,7 +13,7 @@ from course_supporter.jobs.schemas import JobOut
 from course_supporter.tenancy.auth import ReadTenant
 
 router = APIRouter(
-    prefix="/api/v1/jobs", tags=["jobs"], responses=error_responses(401, 403, 404, 422, 429)
+    prefix="/api/v1/jobs", tags=["jobs"], responses=error_responses(401, 403, 404, 422, 429, 503)
 )
 
 

@@ -31,7 +31,7 @@ from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 router = APIRouter(
     prefix="/api/v1/courses/{course_id}",
     tags=["materials"],
-    responses=error_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 
 _CREATE_BODY: dict[str, Any] = {

@@ -14,7 +14,7 @@ from course_supporter.reports.schemas import CostReport
 from course_supporter.tenancy.auth import ReadTenant
 
 router = APIRouter(
-    prefix="/api/v1/reports", tags=["reports"], responses=error_responses(401, 403, 422, 429)
+    prefix="/api/v1/reports", tags=["reports"], responses=error_responses(401, 403, 422, 429, 503)
 )
 
 

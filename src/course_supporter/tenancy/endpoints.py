@@ -9,7 +9,9 @@ from course_supporter.tenancy.auth import ReadTenant
 from course_supporter.tenancy.schemas import MeOut, RateLimits
 from course_supporter.tenancy.scopes import Scope
 
-router = APIRouter(prefix="/api/v1", tags=["tenancy"], responses=error_responses(401, 403, 429))
+router = APIRouter(
+    prefix="/api/v1", tags=["tenancy"], responses=error_responses(401, 403, 429, 503)
+)
 
 
 @router.get("/me", response_model=MeOut)
