@@ -29,7 +29,7 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite:///./var/course_supporter.db"
-    database_pool_size: int = 5
+    database_pool_size: int = Field(default=10, ge=1)
     redis_url: str | None = None
 
     storage_backend: StorageBackend = StorageBackend.LOCAL
