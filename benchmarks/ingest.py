@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,43 +21,21 @@ import pypdfium2
 from pptx import Presentation
 
 from course_supporter.config import Settings
-from course_supporter.db import Database
 from course_supporter.ingestion.extract import extract_document
-from course_supporter.tenancy import service as tenancy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.api_server import run_api_server
+from tests.ingestion.conftest import pdf_bytes
 
 TARGET_RATIO = 0.8
 LINE = "Cellular respiration turns glucose and oxygen into ATP, water and carbon dioxide."
 
 
 def write_pdf(path: Path, pages: int, lines_per_page: int = 30) -> None:
-    """A valid text PDF written by hand: Helvetica, one uncompressed content stream per page."""
-    objects = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    kids = []
-    for page in range(1, pages + 1):
-        text = " ".join(f"({LINE} {page}.{n}) Tj T*" for n in range(lines_per_page))
-        stream = f"BT /F1 10 Tf 40 760 Td 12 TL {text} ET".encode()
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % len(objects)
-        )
-        kids.append(len(objects))
-    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    kid_refs = " ".join(f"{k} 0 R" for k in kids).encode()
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kid_refs, len(kids))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    path.write_bytes(out)
+    """A valid text PDF (the tests' generator): Helvetica, one content stream per page."""
+    lines = [[f"{LINE} {page}.{n}" for n in range(lines_per_page)] for page in range(pages)]
+    path.write_bytes(pdf_bytes(lines))
 
 
 def write_pptx(path: Path, slides: int) -> None:
@@ -136,25 +111,6 @@ def report(label: str, units: int, unit: str, ours: float, bare: float) -> float
     return ratio
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def issue_key(settings: Settings) -> str:
-    db = Database(settings)
-    try:
-        async with db.sessions() as session:
-            await tenancy.create_tenant(session, "bench")
-            issued = await tenancy.issue_key(
-                session, "bench", scopes="prep,check", rate_prep=10_000, rate_check=10_000
-            )
-        return issued.raw_key
-    finally:
-        await db.dispose()
-
-
 def upload_to_done(base: str, key: str, pdf: Path) -> float:
     """Seconds from the start of the upload until the job succeeded and the material is done."""
     headers = {"X-API-Key": key}
@@ -182,34 +138,13 @@ def upload_to_done(base: str, key: str, pdf: Path) -> float:
 def end_to_end(workdir: Path, pages: int, repeat: int) -> None:
     pdf = workdir / "lecture.pdf"
     write_pdf(pdf, pages)
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
-        "STORAGE_DIR": str(workdir / "storage"),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("EMBEDDED_WORKER", None)
-    settings = Settings(_env_file=None, database_url=env["DATABASE_URL"])
+    database_url = f"sqlite:///{workdir / 'e2e.db'}"
+    settings = Settings(_env_file=None, database_url=database_url)
     assert settings.runs_embedded_worker
-    cli = [sys.executable, "-m", "course_supporter"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    key = asyncio.run(issue_key(settings))
-    port = free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health/live").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        times = [upload_to_done(base, key, pdf) for _ in range(repeat)]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    # EMBEDDED_WORKER unset: the embedded default, as `make run` serves it.
+    with run_api_server(workdir / "server", DATABASE_URL=database_url, EMBEDDED_WORKER="") as api:
+        key = api.new_key("--rate-prep", "10000", "--rate-check", "10000")
+        times = [upload_to_done(api.base_url, key, pdf) for _ in range(repeat)]
     print(
         f"End to end, {pages}-page PDF ({pdf.stat().st_size / 2**20:.1f} MB), embedded default "
         f"(uvicorn + SQLite + in-process worker): upload → done "

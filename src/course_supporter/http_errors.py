@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Send
 
 from course_supporter.errors import DomainError
 
@@ -61,6 +63,14 @@ def error_response(
 ) -> JSONResponse:
     body = {"detail": jsonable_encoder(detail), "request_id": request_id_of(request)}
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def send_error(send: Send, status_code: int, detail: str, request_id: str | None) -> None:
+    """The error format sent straight over ASGI, by middleware that runs outside FastAPI."""
+    body = json.dumps({"detail": detail, "request_id": request_id}).encode()
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -14,6 +13,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from course_supporter.config import Settings
+from course_supporter.http_errors import send_error
 from course_supporter.metrics import observe_request
 
 access_log = structlog.get_logger("course_supporter.access")
@@ -110,18 +110,7 @@ class RequestContextMiddleware:
         except Exception:
             log.exception("unhandled_error", path=scope["path"])
             if not response_started:
-                status_code = 500
-                body = json.dumps(
-                    {"detail": "Internal server error", "request_id": request_id}
-                ).encode()
-                await send_with_id(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send_with_id({"type": "http.response.body", "body": body})
+                await send_error(send_with_id, 500, "Internal server error", request_id)
         finally:
             tenant_id = state.get("tenant_id")
             seconds = time.perf_counter() - started

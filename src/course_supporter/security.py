@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from course_supporter.config import Settings
+from course_supporter.http_errors import send_error
 
 _STATIC_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -78,14 +78,4 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _too_large(send: Send, limit: int, scope: Scope) -> None:
     request_id = scope.get("state", {}).get("request_id")
-    body = json.dumps(
-        {"detail": f"Request body larger than {limit} bytes", "request_id": request_id}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 413, f"Request body larger than {limit} bytes", request_id)

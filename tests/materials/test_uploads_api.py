@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -193,25 +194,29 @@ async def test_prepare_refuses_what_could_never_complete(
     assert stored_keys(s3_api.settings) == []
 
 
-async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
-    headers, course_id = await new_course(s3_api)
-    upload = (
-        await prepare(
-            s3_api,
-            headers,
-            course_id,
-            source_type="video",
-            filename="long.mp4",
-            size_bytes=2 * PART_SIZE,
-        )
-    ).json()
-    async with s3_api.db.sessions() as session:
+async def prepare_multipart(api: ApiClient, headers: dict[str, str], course_id: str) -> Any:
+    """A two-part direct upload of a video, prepared and never started."""
+    prepared = await prepare(
+        api, headers, course_id, source_type="video", filename="long.mp4", size_bytes=2 * PART_SIZE
+    )
+    return prepared.json()
+
+
+async def expire(api: ApiClient, upload_id: str) -> None:
+    """Move an upload's deadline (URL expiry + grace) into the past."""
+    async with api.db.sessions() as session:
         await session.execute(
             update(Upload)
-            .where(Upload.id == uuid.UUID(upload["upload_id"]))
+            .where(Upload.id == uuid.UUID(upload_id))
             .values(expires_at=utcnow() - timedelta(hours=2))
         )
         await session.commit()
+
+
+async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
+    headers, course_id = await new_course(s3_api)
+    upload = await prepare_multipart(s3_api, headers, course_id)
+    await expire(s3_api, upload["upload_id"])
     expired = await complete(s3_api, headers, course_id, upload["upload_id"])
     assert expired.status_code == 410
     assert "expired" in expired.json()["detail"]
@@ -226,23 +231,8 @@ async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
 
 async def test_the_worker_sweeps_abandoned_uploads_by_itself(s3_api: ApiClient) -> None:
     headers, course_id = await new_course(s3_api)
-    upload = (
-        await prepare(
-            s3_api,
-            headers,
-            course_id,
-            source_type="video",
-            filename="a.mp4",
-            size_bytes=2 * PART_SIZE,
-        )
-    ).json()
-    async with s3_api.db.sessions() as session:
-        await session.execute(
-            update(Upload)
-            .where(Upload.id == uuid.UUID(upload["upload_id"]))
-            .values(expires_at=utcnow() - timedelta(hours=2))
-        )
-        await session.commit()
+    upload = await prepare_multipart(s3_api, headers, course_id)
+    await expire(s3_api, upload["upload_id"])
     settings = s3_api.settings.model_copy(update={"upload_sweep_interval_seconds": 0.05})
     storage = build_storage(settings)
     worker = JobWorker(settings, s3_api.db, storage).start()

@@ -608,18 +608,11 @@ class S3Writer(ObjectWriter):
 
     async def _send_buffer_as_part(self, *, last: bool = False) -> None:
         if self._upload_id is None:
+            algorithm: _Algorithm = {"ChecksumAlgorithm": "CRC32"} if self._checksums else {}
             async with _storing(self.key):
-                if self._checksums:
-                    started = await self._client.create_multipart_upload(
-                        Bucket=self._bucket,
-                        Key=self.key,
-                        ContentType=self._content_type,
-                        ChecksumAlgorithm="CRC32",
-                    )
-                else:
-                    started = await self._client.create_multipart_upload(
-                        Bucket=self._bucket, Key=self.key, ContentType=self._content_type
-                    )
+                started = await self._client.create_multipart_upload(
+                    Bucket=self._bucket, Key=self.key, ContentType=self._content_type, **algorithm
+                )
             self._upload_id = started["UploadId"]
         number, self._next_part_number = self._next_part_number, self._next_part_number + 1
         upload = self._upload_part(number, *self._take_buffer())
@@ -688,6 +681,10 @@ def _part_buffer(size: int) -> io.BytesIO:
 
 class _Checksum(TypedDict, total=False):
     ChecksumCRC32: str
+
+
+class _Algorithm(TypedDict, total=False):
+    ChecksumAlgorithm: Literal["CRC32"]
 
 
 @contextlib.asynccontextmanager
