@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.s3_server import free_port
+from tests.s3_server import free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Imports take seconds on a busy 2-core machine.
@@ -94,12 +94,7 @@ def run_api_server(workdir: Path, **settings: str) -> Iterator[ApiServer]:
         _wait_until_live(server, process)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
 
 
 def _wait_until_live(server: ApiServer, process: subprocess.Popen[bytes]) -> None:

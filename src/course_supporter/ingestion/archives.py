@@ -5,15 +5,17 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path, PurePath
 
+from course_supporter.config import Settings
 from course_supporter.ingestion.errors import IngestionError
 
 _SMALL_MEMBER_BYTES = 1024 * 1024
 
 
-def check_office_zip(
-    path: Path, filename: str, *, max_unzipped_bytes: int, max_ratio: float
-) -> None:
-    """Refuse a file that is not a zip, or whose content would inflate beyond the limits."""
+def check_office_zip(path: Path, filename: str, settings: Settings) -> None:
+    """Refuse a file that is not a zip, or whose content would inflate beyond the limits
+    (`INGEST_MAX_UNZIPPED_BYTES`, `INGEST_MAX_ZIP_RATIO`)."""
+    max_unzipped_bytes = settings.ingest_max_unzipped_bytes
+    max_ratio = settings.ingest_max_zip_ratio
     kind = PurePath(filename).suffix.lstrip(".").upper() or "Office"
     try:
         with zipfile.ZipFile(path) as archive:

@@ -86,12 +86,7 @@ class PptxProcessor:
         self.settings = settings
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
-        check_office_zip(
-            path,
-            filename,
-            max_unzipped_bytes=self.settings.ingest_max_unzipped_bytes,
-            max_ratio=self.settings.ingest_max_zip_ratio,
-        )
+        check_office_zip(path, filename, self.settings)
         try:
             deck = Presentation(str(path))
         except Exception:

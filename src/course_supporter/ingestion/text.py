@@ -146,12 +146,7 @@ class DocxProcessor:
         self.settings = settings
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
-        check_office_zip(
-            path,
-            filename,
-            max_unzipped_bytes=self.settings.ingest_max_unzipped_bytes,
-            max_ratio=self.settings.ingest_max_zip_ratio,
-        )
+        check_office_zip(path, filename, self.settings)
         try:
             document = docx.Document(str(path))
         except Exception:
