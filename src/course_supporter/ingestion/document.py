@@ -14,6 +14,8 @@ class ChunkKind(StrEnum):
     SPEAKER_NOTES = "speaker_notes"
     TRANSCRIPT = "transcript"
     WEB_CONTENT = "web_content"
+    CODE = "code"
+    """A code listing, kept verbatim (whitespace, underscores, angle brackets)."""
 
 
 class Reference(BaseModel):
@@ -25,12 +27,18 @@ class Reference(BaseModel):
     start_seconds: float | None = None
     end_seconds: float | None = None
     url: str | None = None
+    anchor: str | None = None
+    """The id of the nearest heading in an HTML page, so a reference can point at `url#anchor`."""
 
 
 class Chunk(BaseModel):
     kind: ChunkKind
     text: str
     ref: Reference = Field(default_factory=Reference)
+    emphasis: list[str] = Field(default_factory=list)
+    """Terms the material marks in this chunk: bold, inline code, defined or glossary terms."""
+    back_matter: bool = False
+    """Licence, index, contents, copyright page: stored and searchable, never structured."""
 
 
 class SourceDocument(BaseModel):
