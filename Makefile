@@ -4,8 +4,10 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install run test check lint typecheck pytest clean
+.PHONY: install run test check lint typecheck pytest clean check-release
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -21,16 +23,16 @@ run: install
 	mkdir -p var
 	$(BIN)/course-supporter db upgrade
 	@echo ""
-	@echo "Course Supporter on http://127.0.0.1:8000 (docs at /docs). In another terminal:"
+	@echo "Course Supporter on http://$(HOST):$(PORT) (docs at /docs). In another terminal:"
 	@echo "  $(BIN)/course-supporter tenants create acme"
 	@echo "  $(BIN)/course-supporter keys create --tenant acme --scopes prep,check"
-	@echo "  curl -H 'X-API-Key: <key>' http://127.0.0.1:8000/api/v1/me"
+	@echo "  curl -H 'X-API-Key: <key>' http://$(HOST):$(PORT)/api/v1/me"
 	@echo ""
-	$(BIN)/course-supporter serve --host 127.0.0.1 --port 8000
+	$(BIN)/course-supporter serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks migrations
-	$(BIN)/ruff format --check src tests benchmarks migrations
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy
@@ -46,6 +48,10 @@ pytest: install
 check: lint typecheck
 
 test: check pytest
+
+# The wheel outside the checkout without the dev group, and the Dockerfile's install steps replayed.
+check-release: install
+	bash scripts/check_release.sh
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 # End-to-end run of the PRODUCTION topology on loopback, without containers:
 #
 #   curl --https--> nginx (real deploy/nginx/course-supporter.conf, self-signed cert)
-#                     --> API: python -m course_supporter serve --workers 2
+#                     --> API: course_supporter serve --workers 2 (from the wheel, see below)
 #                           --> PostgreSQL 127.0.0.1:5432 (fresh database cs_e2e_<random>)
 #                           --> Redis 127.0.0.1:6379 (an empty db index)
 #                           --> S3: python -m moto.server (fresh bucket)
@@ -14,10 +14,13 @@
 # database / redis index / temp dir are removed on exit (E2E_KEEP=1 keeps the temp dir
 # with all logs).
 #
+# The API, worker, migrations and admin CLI run from the artifact that ships: the wheel installed
+# without the dev group outside the checkout (E2E_APP_PYTHON, or scripts/install_wheel.sh into
+# the temp dir); the dev .venv only runs the test tools (moto's S3 server, boto3).
 # Needs: make install done (or it runs it), nginx, openssl, curl, psql, redis-cli.
 # Knobs: E2E_PG_URL (postgresql://postgres@127.0.0.1:5432), E2E_REDIS_HOST/PORT,
 #        E2E_UPLOAD_MIB (200), E2E_RSS_LIMIT_MIB (64), E2E_UPLOAD_SOURCE_TYPE (video),
-#        E2E_PYTHON (.venv/bin/python), E2E_KEEP (0).
+#        E2E_PYTHON (.venv/bin/python, the tools), E2E_APP_PYTHON (the wheel's), E2E_KEEP (0).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,10 +49,18 @@ if [[ ! -x "$py" ]]; then
     log "no .venv: running make install"
     make install
 fi
-"$py" -c 'import course_supporter, moto, boto3' 2>/dev/null \
-    || die "course_supporter, moto and boto3 must import from .venv (make install)"
+"$py" -c 'import moto, boto3' 2>/dev/null || die "moto and boto3 must import from .venv (make install)"
 
 tmp="$(mktemp -d /tmp/cs-e2e.XXXXXX)"
+app="${E2E_APP_PYTHON:-}"
+if [[ -z "$app" ]]; then
+    log "installing the wheel into $tmp/wheel"
+    scripts/install_wheel.sh "$tmp/wheel" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; exit 1; }
+    app="$tmp/wheel/venv/bin/python"
+fi
+case "$("$app" -c 'import course_supporter; print(course_supporter.__file__)')" in
+    "$repo"/*) die "$app imports course_supporter from the checkout, not from an installed wheel" ;;
+esac
 suffix="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 db="cs_e2e_${suffix}"
 redis_db=""
@@ -173,15 +184,15 @@ export FORWARDED_ALLOW_IPS=127.0.0.1
 unset GEMINI_API_KEY ANTHROPIC_API_KEY OPENAI_API_KEY DEEPSEEK_API_KEY
 
 # ------------------------------------------------------------------ migrations
-log "migrations: python -m alembic upgrade head"
-"$py" -m alembic upgrade head >"$tmp/migrate.log" 2>&1 || { cat "$tmp/migrate.log"; die "migrations failed"; }
-pass "alembic upgrade head on a fresh PostgreSQL database"
+log "migrations: course_supporter db upgrade"
+"$app" -m course_supporter db upgrade >"$tmp/migrate.log" 2>&1 || { cat "$tmp/migrate.log"; die "migrations failed"; }
+pass "db upgrade on a fresh PostgreSQL database (the installed wheel)"
 
 # ------------------------------------------------------------------ API (2 workers) + worker
 api_port="$(free_port)"
-"$py" -m course_supporter serve --host 127.0.0.1 --port "$api_port" --workers 2 >"$tmp/api.log" 2>&1 &
+(cd "$tmp" && exec "$app" -m course_supporter serve --host 127.0.0.1 --port "$api_port" --workers 2) >"$tmp/api.log" 2>&1 &
 api_pid=$!
-"$py" -m course_supporter worker >"$tmp/worker.log" 2>&1 &
+(cd "$tmp" && exec "$app" -m course_supporter worker) >"$tmp/worker.log" 2>&1 &
 worker_pid=$!
 wait_http "http://127.0.0.1:$api_port/health/live" 60 || die "API did not answer /health/live"
 kill -0 "$worker_pid" 2>/dev/null || die "worker exited at start"
@@ -224,8 +235,8 @@ if [[ "$code" == "403" ]]; then pass "/metrics through nginx -> 403"; else fail 
 
 # ------------------------------------------------------------------ tenant + key from the CLI
 tenant="e2e-$suffix"
-"$py" -m course_supporter tenants create "$tenant" >"$tmp/tenant.out" 2>&1 || { cat "$tmp/tenant.out"; die "tenants create failed"; }
-"$py" -m course_supporter keys create --tenant "$tenant" --scopes prep,check --json >"$tmp/key.json" 2>"$tmp/key.err" \
+"$app" -m course_supporter tenants create "$tenant" >"$tmp/tenant.out" 2>&1 || { cat "$tmp/tenant.out"; die "tenants create failed"; }
+"$app" -m course_supporter keys create --tenant "$tenant" --scopes prep,check --json >"$tmp/key.json" 2>"$tmp/key.err" \
     || { cat "$tmp/key.err"; die "keys create failed"; }
 api_key="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$tmp/key.json")"
 [[ "$api_key" =~ ^cs_live_[0-9a-f]{32}$ ]] || die "unexpected key format from keys create --json"

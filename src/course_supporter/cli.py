@@ -34,6 +34,14 @@ def db_upgrade(revision: str = "head") -> None:
     upgrade(revision)
 
 
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`-1`: the last one), before rolling back an image."""
+    from course_supporter.migrate import downgrade
+
+    downgrade(revision)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",

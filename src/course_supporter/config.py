@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The checkout (or /app in the image): home of migrations/, config/ and prompts/."""
+PACKAGE_FILES = files("course_supporter")
+"""The installed package: migrations/, llm/models.yaml and prompts/ ship inside it."""
 
 
 class Environment(StrEnum):
@@ -93,8 +95,9 @@ class Settings(BaseSettings):
     ingest_max_unzipped_bytes: int = 512 * 1024 * 1024
     ingest_max_zip_ratio: float = 100.0
 
-    models_config_path: Path = PROJECT_ROOT / "config" / "models.yaml"
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    # An operator's own models YAML or prompts folder; unset, the ones shipped in the package.
+    models_config_path: Path | None = None
+    prompts_dir: Path | None = None
     llm_offline_fallback: bool = True
     llm_timeout_seconds: float = Field(default=300.0, gt=0)
     llm_request_retries: int = Field(default=1, ge=0)
@@ -114,6 +117,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def models_config(self) -> Traversable:
+        return self.models_config_path or PACKAGE_FILES / "llm" / "models.yaml"
+
+    @property
+    def prompts(self) -> Traversable:
+        return self.prompts_dir or PACKAGE_FILES / "prompts"
 
     @property
     def is_production(self) -> bool:

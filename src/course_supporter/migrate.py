@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from course_supporter.config import PROJECT_ROOT
+from course_supporter.config import PACKAGE_FILES
 
 # procrastinate owns these tables, types and functions: migrations/env.py installs them next to
 # ours on PostgreSQL (`ensure_queue_schema`), Alembic's revisions do not describe them.
@@ -13,8 +13,9 @@ QUEUE_OBJECT_PREFIX = "procrastinate_"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()
+    # A wheel installs as plain files, so the packaged folder is a real directory Alembic can scan.
+    config.set_main_option("script_location", str(PACKAGE_FILES / "migrations"))
     if database_url is not None:
         config.attributes["database_url"] = database_url
     return config
@@ -22,6 +23,10 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(revision: str = "head", database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(revision: str, database_url: str | None = None) -> None:
+    command.downgrade(alembic_config(database_url), revision)
 
 
 def is_ours(name: str | None, type_: str, parent_names: object) -> bool:

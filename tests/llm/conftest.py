@@ -164,7 +164,6 @@ def wire_settings(chat_server: ChatServer, models_path: Path) -> Settings:
         openai_compatible_api_key="test-key",
         anthropic_api_key=None,
         models_config_path=models_path,
-        prompts_dir=Path(__file__).resolve().parents[2] / "prompts",
         llm_request_retries=0,
         llm_output_retries=1,
         llm_timeout_seconds=20,

@@ -37,7 +37,7 @@ async def test_chain_falls_back_past_http_error_and_invalid_output(
 ) -> None:
     failing_then_working(chat_server)
     log = CallLog()
-    router = LLMRouter(ModelRegistry.load(wire_settings.models_config_path), wire_settings, log)
+    router = LLMRouter(ModelRegistry.load(wire_settings.models_config), wire_settings, log)
     scope = CallScope("course_structuring", Strategy.DEFAULT, "architect-v1")
 
     routed = await router.run(scope, Answer, system_prompt="Be brief.", user_prompt="Summarise.")
@@ -77,7 +77,7 @@ async def test_every_model_failing_raises_with_each_error(
     chat_server.behaviours["model-bad-json"] = Behaviour(arguments="not json at all")
     chat_server.behaviours["model-good"] = Behaviour(status=503)
     log = CallLog()
-    router = LLMRouter(ModelRegistry.load(wire_settings.models_config_path), wire_settings, log)
+    router = LLMRouter(ModelRegistry.load(wire_settings.models_config), wire_settings, log)
 
     with pytest.raises(NoModelSucceeded) as raised:
         await router.run(
@@ -93,7 +93,7 @@ async def test_strategy_picks_its_own_chain(
 ) -> None:
     failing_then_working(chat_server)
     log = CallLog()
-    router = LLMRouter(ModelRegistry.load(wire_settings.models_config_path), wire_settings, log)
+    router = LLMRouter(ModelRegistry.load(wire_settings.models_config), wire_settings, log)
 
     await router.run(
         CallScope("course_structuring", Strategy.BUDGET), Answer, system_prompt="s", user_prompt="u"

@@ -6,7 +6,6 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +34,6 @@ from course_supporter.structuring.architect import (
 )
 from course_supporter.structuring.schemas import CourseStructure
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = re.compile(
     r"^=== material (\S+) \| [^|]+ \| ([^|]+) \| (.*?)(?: \(part \d+ of \d+\))? ===$", re.M
 )
@@ -64,8 +62,6 @@ def registry(context_window: int = 200_000, max_output: int = 4_000) -> ModelReg
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "openai_compatible_base_url": "http://127.0.0.1:9/v1",
-        "prompts_dir": ROOT / "prompts",
-        "models_config_path": ROOT / "config" / "models.yaml",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -192,7 +188,7 @@ async def test_materials_beyond_the_context_window_are_structured_per_part_and_m
     materials = [paged_material(name, 40) for name in ("alpha", "beta", "gamma")]
     materials.append(paged_material("huge", 200))
     small = registry(context_window=9_000, max_output=1_000)
-    prompt = load_prompt(ROOT / "prompts", "architect", "v1")
+    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v1")
     budget = input_budget(small.model("first"), prompt)
 
     result = await generate_structure(
@@ -294,8 +290,8 @@ def test_merge_joins_a_module_split_across_parts() -> None:
 
 
 def test_shipped_configuration_and_prompt_load() -> None:
-    shipped = ModelRegistry.load(ROOT / "config" / "models.yaml")
-    prompt = load_prompt(ROOT / "prompts", "architect", "v1")
+    shipped = ModelRegistry.load(Settings(_env_file=None).models_config)
+    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v1")
 
     assert prompt.version == "architect-v1" and "{materials}" in prompt.user_template
     for strategy in Strategy:

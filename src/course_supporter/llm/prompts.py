@@ -1,8 +1,8 @@
-"""Versioned prompt templates from YAML: `prompts/<name>/<version>.yaml`."""
+"""Versioned prompt templates from YAML: `prompts/<name>/<version>.yaml` in the package."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import yaml
 from pydantic import BaseModel
@@ -20,7 +20,7 @@ class PromptTemplate(BaseModel):
         return self.user_template.format(**values)
 
 
-def load_prompt(prompts_dir: Path, name: str, version: str) -> PromptTemplate:
+def load_prompt(prompts_dir: Traversable, name: str, version: str) -> PromptTemplate:
     """Read and validate one prompt template."""
     path = prompts_dir / name / f"{version}.yaml"
     with path.open(encoding="utf-8") as file:

@@ -1,10 +1,10 @@
-"""The model registry: models, actions and routing declared in `config/models.yaml`."""
+"""The model registry: models, actions and routing declared in `llm/models.yaml`."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
@@ -63,7 +63,7 @@ class ActionSpec(BaseModel):
 
 
 class ModelsConfig(BaseModel):
-    """The whole of `config/models.yaml`, checked for consistency."""
+    """The whole of `llm/models.yaml`, checked for consistency."""
 
     models: dict[str, ModelSpec]
     actions: dict[str, ActionSpec]
@@ -124,7 +124,7 @@ class ModelRegistry:
         self.config = config
 
     @classmethod
-    def load(cls, path: Path) -> ModelRegistry:
+    def load(cls, path: Traversable) -> ModelRegistry:
         """Read and validate a models YAML file."""
         with path.open(encoding="utf-8") as file:
             return cls(ModelsConfig.model_validate(yaml.safe_load(file)))

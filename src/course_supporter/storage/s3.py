@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 from urllib.parse import urlsplit
 
 import structlog
@@ -26,8 +26,10 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
 )
-from types_aiobotocore_s3 import S3Client
-from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
+
+if TYPE_CHECKING:  # typing stubs, a dev-only dependency
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
 from course_supporter.storage.backend import (
     ObjectWriter,

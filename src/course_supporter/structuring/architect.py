@@ -308,8 +308,8 @@ async def generate_structure(
     """Structure a course with the strategy's models, offline as last resort, references checked."""
     if not materials:
         raise ValueError("no materials to structure")
-    registry = registry or ModelRegistry.load(settings.models_config_path)
-    prompt = load_prompt(settings.prompts_dir, PROMPT_NAME, PROMPT_VERSION)
+    registry = registry or ModelRegistry.load(settings.models_config)
+    prompt = load_prompt(settings.prompts, PROMPT_NAME, PROMPT_VERSION)
     scope = CallScope(ACTION, strategy, prompt.version, tenant_id, job_id)
     router = LLMRouter(registry, settings, recorder, model_factory=model_factory)
     architect = Architect(router, prompt, scope)
