@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from typing import Annotated
 
 import typer
 
+# Typer vendors click; its usage errors are these classes, not the `click` package's.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from course_supporter.cli_support import command_group, database_errors, require_database_file
 from course_supporter.jobs.cli import worker
 from course_supporter.reports.cli import report_app
 from course_supporter.structuring.cli import build, evaluate_command
 from course_supporter.tenancy.cli import keys_app, tenants_app
 
-app = typer.Typer(
-    help="Course Supporter: API server, worker and admin tools.", no_args_is_help=True
-)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app = command_group("Course Supporter: API server, worker and admin tools.")
+db_app = command_group("Database schema.")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
@@ -29,17 +32,23 @@ app.command()(worker)
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from course_supporter.config import get_settings
     from course_supporter.migrate import upgrade
 
-    upgrade(revision)
+    with database_errors(get_settings()):
+        upgrade(revision)
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (`-1`: the last one), before rolling back an image."""
+    from course_supporter.config import get_settings
     from course_supporter.migrate import downgrade
 
-    downgrade(revision)
+    settings = get_settings()
+    require_database_file(settings)
+    with database_errors(settings):
+        downgrade(revision)
 
 
 @app.command()
@@ -82,4 +91,17 @@ def serve(
 
 
 def main() -> None:
-    app()
+    """Run the command; a usage error is one line on stderr and exit status 2."""
+    try:
+        status = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        status = 2
+    except UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        status = exc.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        status = 130
+    sys.exit(status if isinstance(status, int) else 0)

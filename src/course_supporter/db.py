@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import uuid_utils.compat as uuid_compat
-from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Executable, MetaData, Row, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -147,6 +146,56 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"ping failed: {type(exc).__name__}") from exc
 
 
+# SQLSTATEs that mean "not now" rather than "wrong": class 08 (connection exception), 53
+# (insufficient resources: too many connections, disk full), 57P0x (admin or crash shutdown,
+# starting up, database dropped), and 55000 (a database with ALLOW_CONNECTIONS false).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P0", "55000")
+
+
+def _error_chain(exc: BaseException) -> list[BaseException]:
+    """The error, the driver error it wraps, and their causes, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return chain
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE the server answered with, where the driver (asyncpg, psycopg) gives one."""
+    for error in _error_chain(exc):
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate:
+            return sqlstate
+    return None
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when the database refused, dropped or never gave a connection: a retry may work.
+
+    Classified by SQLSTATE where the server gave one, otherwise by kind: a socket error, a
+    pool timeout, an invalidated connection, or SQLite's locked or unopenable file. Anything
+    else is a bug, not an outage.
+    """
+    sqlstate = sqlstate_of(exc)
+    if sqlstate is not None:
+        return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    for error in _error_chain(exc):
+        if isinstance(error, OSError | PoolTimeoutError):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if type(error).__name__ == "OperationalError" and type(error).__module__ == "sqlite3":
+            return "locked" in str(error) or "unable to open" in str(error)
+    return False
+
+
+def is_schema_missing(exc: BaseException) -> bool:
+    """True when a query named a table the database does not have: it was never migrated."""
+    return sqlstate_of(exc) == "42P01" or any("no such table" in str(e) for e in _error_chain(exc))
+
+
 class Database:
     """The engine and session factory of a process, and a pool for hot single-row reads."""
 
@@ -209,12 +258,3 @@ class Repository(Generic[ModelT]):
     async def delete(self, obj: ModelT) -> None:
         await self.session.delete(obj)
         await self.session.flush()
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database: Database = request.app.state.db
-    async with database.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

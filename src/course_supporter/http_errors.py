@@ -11,12 +11,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Send
 
+from course_supporter.db import is_database_unavailable
 from course_supporter.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -98,10 +99,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
     asyncpg's connect raises the socket's `ConnectionError` unwrapped; storage and Redis
     errors never get here (storage raises domain errors, the rate limiter handles Redis)."""
-    unavailable = isinstance(exc, OperationalError | PoolTimeoutError | ConnectionError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-    if not unavailable:
+    if not is_database_unavailable(exc):
         raise exc
     log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
     return error_response(

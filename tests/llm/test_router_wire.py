@@ -9,8 +9,9 @@ import pytest
 from pydantic import BaseModel
 
 from course_supporter.config import Settings
-from course_supporter.llm.registry import ModelRegistry, Strategy
+from course_supporter.llm.registry import ModelRegistry
 from course_supporter.llm.router import CallLog, CallScope, LLMRouter, NoModelSucceeded
+from course_supporter.llm.strategy import Strategy
 
 from .conftest import Behaviour, ChatServer
 

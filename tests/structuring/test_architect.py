@@ -23,8 +23,9 @@ from course_supporter.config import Settings
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.prompts import load_prompt
-from course_supporter.llm.registry import ModelRegistry, ModelsConfig, ModelSpec, Strategy
+from course_supporter.llm.registry import ModelRegistry, ModelsConfig, ModelSpec
 from course_supporter.llm.router import CallLog, NoModelSucceeded
+from course_supporter.llm.strategy import Strategy
 from course_supporter.structuring.architect import (
     estimate_tokens,
     generate_structure,

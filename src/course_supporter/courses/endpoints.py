@@ -16,7 +16,7 @@ from course_supporter.courses.schemas import (
     LessonOut,
     StructureRequest,
 )
-from course_supporter.db import SessionDep
+from course_supporter.dependencies import SessionDep
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant

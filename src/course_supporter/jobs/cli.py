@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from course_supporter.config import Settings, get_settings
-from course_supporter.db import Database
-from course_supporter.jobs.worker import JobWorker
-from course_supporter.logging import configure_logging
-from course_supporter.storage import build_storage
+if TYPE_CHECKING:
+    from course_supporter.config import Settings
 
 
 def worker(
@@ -22,6 +19,9 @@ def worker(
     ] = None,
 ) -> None:
     """Run jobs from the queue until SIGTERM; running jobs get JOB_SHUTDOWN_GRACE_SECONDS."""
+    from course_supporter.config import get_settings
+    from course_supporter.logging import configure_logging
+
     settings = get_settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"job_concurrency": concurrency})
@@ -30,6 +30,10 @@ def worker(
 
 
 async def run_worker(settings: Settings) -> None:
+    from course_supporter.db import Database
+    from course_supporter.jobs.worker import JobWorker
+    from course_supporter.storage import build_storage
+
     db = Database(settings)
     storage = build_storage(settings)
     try:

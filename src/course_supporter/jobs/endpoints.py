@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from course_supporter.db import SessionDep
+from course_supporter.dependencies import SessionDep
 from course_supporter.http_errors import error_responses
 from course_supporter.jobs import service
 from course_supporter.jobs.schemas import JobOut

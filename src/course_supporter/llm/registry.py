@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, Field, model_validator
 
 from course_supporter.config import Settings
+from course_supporter.llm.strategy import Strategy
 
 TOKENS_PER_PRICE_UNIT = Decimal(1_000_000)
 COST_QUANTUM = Decimal("0.00000001")
@@ -22,12 +23,6 @@ class Provider(StrEnum):
     OPENAI = "openai"
     DEEPSEEK = "deepseek"
     OPENAI_COMPATIBLE = "openai_compatible"
-
-
-class Strategy(StrEnum):
-    DEFAULT = "default"
-    QUALITY = "quality"
-    BUDGET = "budget"
 
 
 class Pricing(BaseModel):

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from course_supporter.config import Settings
-from course_supporter.llm.registry import ModelRegistry, ModelSpec, Provider, Strategy
+from course_supporter.llm.registry import ModelRegistry, ModelSpec, Provider
+from course_supporter.llm.strategy import Strategy
 
 if TYPE_CHECKING:
     # pydantic-ai takes seconds to import: the offline path and the API process never need it.

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import ValidationError
 
-from course_supporter.db import SessionDep
+from course_supporter.dependencies import SessionDep
 from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.materials import service, uploads

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.cli_support import print_json, with_session
-from course_supporter.reports.schemas import CostLine, CostReport
-from course_supporter.reports.service import cost_report
-from course_supporter.tenancy.service import get_tenant
+from course_supporter.cli_support import command_group, print_json, with_session
 
-report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from course_supporter.reports.schemas import CostLine, CostReport
+
+report_app = command_group("Reports.")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -35,6 +36,9 @@ def cost(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Model calls and their cost: totals, by action, by model, by day."""
+    from course_supporter.reports.service import cost_report
+    from course_supporter.tenancy.service import get_tenant
+
     start, end = _date(date_from), _date(date_to)
 
     async def build(session: AsyncSession) -> CostReport:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from course_supporter.db import SessionDep
+from course_supporter.dependencies import SessionDep
 from course_supporter.http_errors import error_responses
 from course_supporter.reports import service
 from course_supporter.reports.schemas import CostReport

@@ -12,7 +12,7 @@ from course_supporter.config import Settings
 from course_supporter.ingestion.document import Chunk, ChunkKind
 from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.prompts import PromptTemplate, load_prompt
-from course_supporter.llm.registry import ModelRegistry, ModelSpec, Strategy
+from course_supporter.llm.registry import ModelRegistry, ModelSpec
 from course_supporter.llm.router import (
     CallRecorder,
     CallScope,
@@ -22,6 +22,7 @@ from course_supporter.llm.router import (
     NoModelSucceeded,
     build_model,
 )
+from course_supporter.llm.strategy import Strategy
 from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import (

@@ -13,18 +13,8 @@ from urllib.parse import urlparse
 import typer
 
 from course_supporter.cli_support import fail
-from course_supporter.config import get_settings
-from course_supporter.db import new_id
-from course_supporter.ingestion.errors import IngestionError
-from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, extension_of
-from course_supporter.ingestion.merge import MaterialDocument, build_course_context
-from course_supporter.llm.registry import Strategy
-from course_supporter.llm.router import CallLog
-from course_supporter.structuring.architect import generate_structure
-from course_supporter.structuring.evals import evaluate, render_report
-from course_supporter.structuring.outline import render_markdown
-from course_supporter.structuring.schemas import CourseStructure
+from course_supporter.llm.strategy import Strategy
 
 VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 
@@ -70,6 +60,15 @@ def build(
     strategy: Annotated[Strategy, typer.Option(help="Model routing strategy.")] = Strategy.DEFAULT,
 ) -> None:
     """Turn course materials into a structure, offline unless provider keys are set."""
+    from course_supporter.config import get_settings
+    from course_supporter.db import new_id
+    from course_supporter.ingestion.errors import IngestionError
+    from course_supporter.ingestion.extract import extract_document
+    from course_supporter.ingestion.merge import MaterialDocument, build_course_context
+    from course_supporter.llm.router import CallLog
+    from course_supporter.structuring.architect import generate_structure
+    from course_supporter.structuring.outline import render_markdown
+
     try:
         items = expand_inputs(inputs)
         typed = [(item, source_type_of(item)) for item in items]
@@ -150,6 +149,9 @@ def evaluate_command(
     reference: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
 ) -> None:
     """Score GENERATED against REFERENCE: titles, concept coverage and precision, order."""
+    from course_supporter.structuring.evals import evaluate, render_report
+    from course_supporter.structuring.schemas import CourseStructure
+
     try:
         ours = CourseStructure.model_validate_json(generated.read_text())
         theirs = CourseStructure.model_validate_json(reference.read_text())

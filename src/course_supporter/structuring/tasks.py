@@ -14,7 +14,7 @@ from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
 from course_supporter.jobs.registry import JobContext, PermanentJobError, register_job_kind
 from course_supporter.llm.calls import DatabaseCallRecorder
-from course_supporter.llm.registry import Strategy
+from course_supporter.llm.strategy import Strategy
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.structuring.architect import generate_structure
 from course_supporter.structuring.schemas import parse_timecode

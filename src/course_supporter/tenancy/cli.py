@@ -1,21 +1,20 @@
-"""Admin commands: `tenants …` and `keys …`."""
+"""Admin commands: `tenants …` and `keys …` (the service is imported per command: fast start)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from course_supporter.cli_support import fail, print_json, with_session
-from course_supporter.config import get_settings
-from course_supporter.tenancy import service
+from course_supporter.cli_support import command_group, fail, print_json, with_session
 from course_supporter.tenancy.durations import BadDurationError, parse_duration
-from course_supporter.tenancy.models import ApiKey, Tenant
 
-tenants_app = typer.Typer(
-    help="Create, list, activate and deactivate tenants.", no_args_is_help=True
-)
-keys_app = typer.Typer(help="Issue, list, revoke and rotate API keys.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from course_supporter.tenancy.models import ApiKey, Tenant
+    from course_supporter.tenancy.service import IssuedKey
+
+tenants_app = command_group("Create, list, activate and deactivate tenants.")
+keys_app = command_group("Issue, list, revoke and rotate API keys.")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -56,6 +55,8 @@ def _duration(text: str | None) -> Any:
 @tenants_app.command("create")
 def create_tenant(name: str, as_json: JsonFlag = False) -> None:
     """Create a tenant."""
+    from course_supporter.tenancy import service
+
     tenant = with_session(lambda session: service.create_tenant(session, name))
     if as_json:
         print_json(_tenant_dict(tenant))
@@ -66,6 +67,8 @@ def create_tenant(name: str, as_json: JsonFlag = False) -> None:
 @tenants_app.command("list")
 def list_tenants(as_json: JsonFlag = False) -> None:
     """List tenants."""
+    from course_supporter.tenancy import service
+
     tenants = with_session(service.list_tenants)
     if as_json:
         print_json({"tenants": [_tenant_dict(tenant) for tenant in tenants]})
@@ -78,6 +81,8 @@ def list_tenants(as_json: JsonFlag = False) -> None:
 @tenants_app.command("deactivate")
 def deactivate_tenant(name: str) -> None:
     """Deactivate a tenant: its keys stop working within the key cache TTL."""
+    from course_supporter.tenancy import service
+
     with_session(lambda session: service.set_tenant_active(session, name, active=False))
     typer.echo(f"Deactivated tenant {name}")
 
@@ -85,6 +90,8 @@ def deactivate_tenant(name: str) -> None:
 @tenants_app.command("activate")
 def activate_tenant(name: str) -> None:
     """Reactivate a tenant."""
+    from course_supporter.tenancy import service
+
     with_session(lambda session: service.set_tenant_active(session, name, active=True))
     typer.echo(f"Activated tenant {name}")
 
@@ -100,6 +107,9 @@ def create_key(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue an API key; the raw key is printed once and never stored."""
+    from course_supporter.config import get_settings
+    from course_supporter.tenancy import service
+
     settings = get_settings()
     lifetime = _duration(expires_in)
     issued = with_session(
@@ -121,6 +131,8 @@ def list_keys(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name.")], as_json: JsonFlag = False
 ) -> None:
     """List a tenant's keys (prefixes only)."""
+    from course_supporter.tenancy import service
+
     api_keys = with_session(lambda session: service.list_keys(session, tenant))
     if as_json:
         print_json({"keys": [_key_dict(api_key) for api_key in api_keys]})
@@ -134,6 +146,8 @@ def list_keys(
 @keys_app.command("revoke")
 def revoke_key(prefix: str) -> None:
     """Revoke a key by its prefix; it stops working within the key cache TTL."""
+    from course_supporter.tenancy import service
+
     api_key = with_session(lambda session: service.revoke_key(session, prefix))
     typer.echo(f"Revoked {api_key.key_prefix}")
 
@@ -145,12 +159,14 @@ def rotate_key(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a successor key; the old one keeps working for the grace period."""
+    from course_supporter.tenancy import service
+
     grace_period = _duration(grace)
     issued = with_session(lambda session: service.rotate_key(session, prefix, grace=grace_period))
     _print_issued(issued, as_json)
 
 
-def _print_issued(issued: service.IssuedKey, as_json: bool) -> None:
+def _print_issued(issued: IssuedKey, as_json: bool) -> None:
     if as_json:
         print_json(
             {"key": issued.raw_key, "tenant": issued.tenant.name, **_key_dict(issued.api_key)}

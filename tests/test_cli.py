@@ -1,0 +1,133 @@
+"""The command line answers like one: a user error is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from course_supporter.migrate import upgrade
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "course_supporter", *args],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def migrated(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(database_url=url)
+    return url
+
+
+def test_a_command_in_a_folder_with_no_database_says_to_migrate_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    result = cli(tmp_path, "tenants", "list")
+    assert_one_line_error(result, "run `course-supporter db upgrade`")
+    assert "var/course_supporter.db" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unmigrated_sqlite_file_says_to_migrate(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
+    result = cli(tmp_path, "tenants", "list", DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(result, "is not migrated: run `course-supporter db upgrade`")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere"
+    for args in (["tenants", "create", "acme"], ["db", "upgrade"]):
+        result = cli(tmp_path, *args, DATABASE_URL=url)
+        assert_one_line_error(result, "cannot reach the database at postgresql://")
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL database that exists but was never migrated."""
+    import asyncio
+
+    from tests.conftest import _create_postgres_database, _drop_postgres_database
+
+    admin = make_url(postgres_url).set(database="postgres").render_as_string(False)
+    name = f"cs_test_empty_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_postgres_database(admin, name))
+    yield make_url(admin).set(database=name).render_as_string(False)
+    asyncio.run(_drop_postgres_database(admin, name))
+
+
+@pytest.mark.postgres
+def test_postgres_not_migrated_or_missing_is_one_line(tmp_path: Path, empty_postgres: str) -> None:
+    result = cli(tmp_path, "keys", "list", "--tenant", "acme", DATABASE_URL=empty_postgres)
+    assert_one_line_error(result, "is not migrated: run `course-supporter db upgrade`")
+    missing = make_url(empty_postgres).set(database="cs_no_such_database")
+    result = cli(tmp_path, "tenants", "list", DATABASE_URL=missing.render_as_string(False))
+    assert_one_line_error(result, 'database "cs_no_such_database" does not exist')
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["keys", "create", "--tenant", "ghost"], "no tenant named 'ghost'"),
+        (["report", "cost", "--tenant", "ghost"], "no tenant named 'ghost'"),
+        (["build", "no/such/file.md"], "no/such/file.md: no such file or directory"),
+        (["eval", "no-such.json", "no-such-either.json"], "does not exist"),
+        (["keys", "create"], "Missing option '--tenant'"),
+        (["tenants", "frobnicate"], "No such command 'frobnicate'"),
+        (["report", "cost", "--from", "yesterday"], "is not a date"),
+    ],
+)
+def test_user_errors_are_one_line_never_a_traceback(
+    tmp_path: Path, migrated: str, args: list[str], expected: str
+) -> None:
+    assert_one_line_error(cli(tmp_path, *args, DATABASE_URL=migrated), expected)
+
+
+def test_help_needs_no_database_and_lists_the_commands(tmp_path: Path) -> None:
+    result = cli(tmp_path, "--help")
+    assert result.returncode == 0
+    for command in ("serve", "worker", "db", "tenants", "keys", "build", "eval", "report"):
+        assert command in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_does_not_load_the_web_stack_or_the_database_driver() -> None:
+    """What `--help` imports is what every command pays before it starts (benchmarks/cli.py)."""
+    probe = (
+        "import sys; from course_supporter import cli; "
+        "heavy = [m for m in ('fastapi', 'sqlalchemy', 'pydantic', 'aiobotocore', 'rich') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT
+    )
+    assert result.stdout.strip() == ""
