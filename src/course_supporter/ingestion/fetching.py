@@ -81,6 +81,24 @@ def host_is_allow_listed(url: httpx.URL, allowed_hosts: Sequence[str]) -> bool:
     return any(entry.strip().lower() in candidates for entry in allowed_hosts)
 
 
+def lookup_addresses(host: str, port: int) -> list[IPAddress]:
+    """The host's addresses (blocking DNS), as the one lookup a fetch of it may use."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        transient = error.errno in _TRANSIENT_DNS_ERRORS
+        raise IngestionError(
+            f"The host {host} could not be found; check the URL", transient=transient
+        ) from None
+    except UnicodeError:
+        # The IDNA codec refuses empty labels and labels over 63 characters before any lookup.
+        raise IngestionError(
+            "The URL's host name is not valid (each dot-separated part must be 1 to 63 "
+            "characters); check the URL"
+        ) from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
 def resolve_fetch_target(url: str | httpx.URL, settings: Settings) -> FetchTarget:
     """Check a URL and resolve its host (blocking DNS); refuse non-public addresses."""
     try:
@@ -92,20 +110,7 @@ def resolve_fetch_target(url: str | httpx.URL, settings: Settings) -> FetchTarge
     if parsed.userinfo:
         raise IngestionError(f"{url} contains a user name or password; remove it from the URL")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        transient = error.errno in _TRANSIENT_DNS_ERRORS
-        raise IngestionError(
-            f"The host {parsed.host} could not be found; check the URL", transient=transient
-        ) from None
-    except UnicodeError:
-        # The IDNA codec refuses empty labels and labels over 63 characters before any lookup.
-        raise IngestionError(
-            "The URL's host name is not valid (each dot-separated part must be 1 to 63 "
-            "characters); check the URL"
-        ) from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = lookup_addresses(parsed.host, port)
     if not addresses:
         raise IngestionError(f"The host {parsed.host} has no address; check the URL")
     if not host_is_allow_listed(parsed, settings.fetch_allowed_hosts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ from course_supporter.ingestion.ytdlp_transport import PinnedHttpRH
 
 _T = TypeVar("_T")
 _SUBTITLE_EXTENSIONS = ("vtt", "srt")
+# yt-dlp appends its exception's repr ("(caused by TransportError(...))"): not for a person.
+_CAUSE = re.compile(r" \(caused by .*\)$", re.DOTALL)
 _TRANSIENT_MARKERS = (
     "timed out", "temporary failure", "connection reset", "could not connect",
     "did not answer over http",
@@ -171,7 +174,7 @@ class VideoPageProcessor:
         except YoutubeDLError as error:
             if ydl.refusal is not None:
                 raise ydl.refusal from None
-            message = str(error).removeprefix("ERROR: ")
+            message = _CAUSE.sub("", str(error).removeprefix("ERROR: "))
             if isinstance(error, HTTPError):
                 transient = error.status >= 500 or error.status in (408, 429)
             else:
