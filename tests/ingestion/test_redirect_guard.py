@@ -183,7 +183,9 @@ async def test_dns_rebinding_cannot_reach_a_second_answer(
     monkeypatch.setattr(socket, "getaddrinfo", later_lookup)
     # The allow-list stands in for "127.0.0.1 is public": what is under test is where we connect.
     settings.fetch_allowed_hosts = [f"rebind.test:{port}"]
-    document = await _extract(source_type, f"http://rebind.test:{port}{PAGE[source_type]}", settings)
+    document = await _extract(
+        source_type, f"http://rebind.test:{port}{PAGE[source_type]}", settings
+    )
     assert document.chunks
     assert internal.requests == []
     assert PAGE[source_type] in public.requests
@@ -213,6 +215,14 @@ async def test_video_url_redirecting_to_a_public_page_is_followed(
     document = await _extract("video", _redirect(base_url, "/video-page"), local_settings)
     assert document.metadata["transcript_source"] == "author_subtitles"
     assert "/clip.vtt" in web_server.requests
+
+
+async def test_video_redirect_loops_stop_after_five_hops(
+    local_settings: Settings, base_url: str, web_server: _TestServer
+) -> None:
+    error = await _refusal("video", f"{base_url}/loop/100", local_settings)
+    assert "redirects more than 5 times" in error.message
+    assert "/loop/105" in web_server.requests and "/loop/106" not in web_server.requests
 
 
 @source_types

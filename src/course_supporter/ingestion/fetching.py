@@ -113,9 +113,9 @@ def resolve_fetch_target(url: str | httpx.URL, settings: Settings) -> FetchTarge
     addresses = lookup_addresses(parsed.host, port)
     if not addresses:
         raise IngestionError(f"The host {parsed.host} has no address; check the URL")
-    if not host_is_allow_listed(parsed, settings.fetch_allowed_hosts):
-        if not all(is_public_address(address) for address in addresses):
-            raise IngestionError(NOT_PUBLIC_MESSAGE)
+    allowed = host_is_allow_listed(parsed, settings.fetch_allowed_hosts)
+    if not allowed and not all(is_public_address(address) for address in addresses):
+        raise IngestionError(NOT_PUBLIC_MESSAGE)
     return FetchTarget(url=parsed, address=str(addresses[0]))
 
 
@@ -172,7 +172,9 @@ async def fetch_page(url: str, settings: Settings) -> FetchedPage:
     except httpx.DecodingError:
         raise IngestionError(f"{url} sent a body that could not be decoded") from None
     except httpx.TransportError:
-        raise IngestionError(f"Could not connect to {url}; it will be retried", transient=True) from None
+        raise IngestionError(
+            f"Could not connect to {url}; it will be retried", transient=True
+        ) from None
 
 
 async def _follow_redirects(url: str, settings: Settings) -> FetchedPage:

@@ -1,4 +1,4 @@
-"""yt-dlp's only HTTP transport: every hop passes the SSRF guard and is fetched from its checked IP."""
+"""yt-dlp's only HTTP transport: every hop passes the SSRF guard, fetched from its checked IP."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
 
 
-class RefusedRequest(RequestError):
+class RefusedRequest(RequestError):  # type: ignore[misc]
     """A hop the SSRF guard refused; yt-dlp treats it as a failed request, never connected."""
 
     def __init__(self, refusal: IngestionError) -> None:
@@ -85,9 +85,9 @@ class PinnedHttpRH(RequestHandler):  # type: ignore[misc]
                 if isinstance(error, httpx.HTTPError):
                     raise _transport_error(error) from error
                 raise
-            cookiejar.extract_cookies(
-                _CookieSource(response), urllib.request.Request(str(target.url))
-            )
+            # The Request only tells the cookie jar which URL answered; nothing is opened.
+            hop_request = urllib.request.Request(str(target.url))  # noqa: S310
+            cookiejar.extract_cookies(_CookieSource(response), hop_request)
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 answer = _PinnedResponse(response, client, str(target.url))
@@ -167,8 +167,9 @@ class _StreamedBody(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         while self._offset >= len(self._piece):
-            piece = next(self._pieces, None)
+            piece = None if self.closed else next(self._pieces, None)
             if piece is None:
+                self.close()  # at the end, like urllib's responses: the connection goes back
                 return 0
             self._piece, self._offset = piece, 0
         size = min(len(buffer), len(self._piece) - self._offset)
@@ -221,5 +222,6 @@ def _body_bytes(data: Any) -> bytes | None:
 
 
 def _data_response(url: str) -> Response:
-    opened = urllib.request.DataHandler().data_open(urllib.request.Request(url))
+    # Only data: URLs come here (checked in _send): decoded in memory, no network.
+    opened = urllib.request.DataHandler().data_open(urllib.request.Request(url))  # noqa: S310
     return Response(fp=opened, url=url, headers=dict(opened.headers.items()))
