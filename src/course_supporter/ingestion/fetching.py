@@ -26,6 +26,10 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 _TRANSIENT_DNS_ERRORS = frozenset({socket.EAI_AGAIN, socket.EAI_FAIL})
 USER_AGENT = "CourseSupporter/0.1 (course material ingestion)"
+INVALID_HOST_MESSAGE = (
+    "The URL's host name is not valid (each dot-separated part must be 1 to 63 characters); "
+    "check the URL"
+)
 # No host, port or resolved address: a refused hop must not tell a tenant what answers inside.
 NOT_PUBLIC_MESSAGE = (
     "The URL, or a URL it redirects to, was refused: not a public address; "
@@ -81,6 +85,15 @@ def host_is_allow_listed(url: httpx.URL, allowed_hosts: Sequence[str]) -> bool:
     return any(entry.strip().lower() in candidates for entry in allowed_hosts)
 
 
+def host_name_is_valid(host: str) -> bool:
+    """False for names DNS cannot carry: a dot-separated part empty or over 63 characters."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def lookup_addresses(host: str, port: int) -> list[IPAddress]:
     """The host's addresses (blocking DNS), as the one lookup a fetch of it may use."""
     try:
@@ -92,10 +105,7 @@ def lookup_addresses(host: str, port: int) -> list[IPAddress]:
         ) from None
     except UnicodeError:
         # The IDNA codec refuses empty labels and labels over 63 characters before any lookup.
-        raise IngestionError(
-            "The URL's host name is not valid (each dot-separated part must be 1 to 63 "
-            "characters); check the URL"
-        ) from None
+        raise IngestionError(INVALID_HOST_MESSAGE) from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
