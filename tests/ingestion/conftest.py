@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 import struct
 import threading
 import time
@@ -11,6 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import docx
 import pytest
@@ -204,6 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
                     b"<html><body><h1>Echo</h1><p>Host header was " + host + b".</p></body></html>"
                 )
                 self._send(200, body, "text/html")
+            elif route == "/redirect-to":
+                self._redirect(parse_qs(urlsplit(self.path).query)["to"][0])
             elif route == "/redirect-ok":
                 self._redirect("/article")
             elif route == "/redirect-localhost":
@@ -279,16 +283,46 @@ class _TestServer(ThreadingHTTPServer):
     requests: list[str]
 
 
+class _TestServer6(_TestServer):
+    address_family = socket.AF_INET6
+
+
+def _serve(server: _TestServer) -> _TestServer:
+    server.requests = []
+    # A short poll interval: shutdown() waits up to one interval.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+def _stop(*servers: _TestServer) -> None:
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="session")
 def web_server() -> Iterator[_TestServer]:
     """A real HTTP server on 127.0.0.1 serving pages, redirects, errors and oversized bodies."""
-    server = _TestServer(("127.0.0.1", 0), _Handler)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _serve(_TestServer(("127.0.0.1", 0), _Handler))
     yield server
-    server.shutdown()
-    server.server_close()
+    _stop(server)
+
+
+@pytest.fixture
+def internal_servers() -> Iterator[tuple[_TestServer, _TestServer]]:
+    """The same HTTP server on 127.0.0.1:PORT and [::1]:PORT, standing for an internal service."""
+    for _attempt in range(20):
+        ipv4 = _TestServer(("127.0.0.1", 0), _Handler)
+        try:
+            ipv6 = _TestServer6(("::1", ipv4.server_address[1]), _Handler)
+        except OSError:  # that port is taken on ::1; try another
+            ipv4.server_close()
+            continue
+        _serve(ipv4), _serve(ipv6)
+        yield ipv4, ipv6
+        _stop(ipv4, ipv6)
+        return
+    pytest.fail("no port free on both 127.0.0.1 and ::1")
 
 
 @pytest.fixture

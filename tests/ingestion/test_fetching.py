@@ -54,10 +54,10 @@ def test_allow_list_matches_host_or_host_and_port() -> None:
         ("ftp://example.com/file", "not an http"),
         ("file:///etc/passwd", "not an http"),
         ("http://user:secret@example.com/", "user name or password"),
-        ("http://169.254.169.254/latest/meta-data/", "private or reserved"),
-        ("http://[::ffff:127.0.0.1]/", "private or reserved"),
-        ("http://localhost/", "private or reserved"),
-        ("http://0x7f000001/", "private or reserved"),
+        ("http://169.254.169.254/latest/meta-data/", "refused: not a public address"),
+        ("http://[::ffff:127.0.0.1]/", "refused: not a public address"),
+        ("http://localhost/", "refused: not a public address"),
+        ("http://0x7f000001/", "refused: not a public address"),
     ],
 )
 def test_resolve_refuses_unsafe_urls(url: str, message: str, settings: Settings) -> None:
@@ -76,7 +76,7 @@ async def test_local_server_is_refused_without_the_allow_list(
     settings: Settings, base_url: str, web_server: _TestServer
 ) -> None:
     before = len(web_server.requests)
-    with pytest.raises(IngestionError, match="private or reserved"):
+    with pytest.raises(IngestionError, match="refused: not a public address"):
         await fetch_page(f"{base_url}/article", settings)
     assert len(web_server.requests) == before  # refused before any connection
 
@@ -112,7 +112,7 @@ async def test_pinned_connection_keeps_the_original_host_header(
 async def test_redirect_to_loopback_is_refused_without_allow_list(
     local_settings: Settings, base_url: str
 ) -> None:
-    with pytest.raises(IngestionError, match="localhost resolves to a private"):
+    with pytest.raises(IngestionError, match="refused: not a public address"):
         await fetch_page(f"{base_url}/redirect-localhost", local_settings)
 
 
@@ -120,7 +120,7 @@ async def test_redirect_to_loopback_is_refused_without_allow_list(
 async def test_redirect_to_metadata_or_mapped_private_address_is_refused(
     local_settings: Settings, base_url: str, route: str
 ) -> None:
-    with pytest.raises(IngestionError, match="private or reserved") as caught:
+    with pytest.raises(IngestionError, match="refused: not a public address") as caught:
         await fetch_page(f"{base_url}{route}", local_settings)
     assert caught.value.transient is False
 

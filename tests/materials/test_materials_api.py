@@ -221,9 +221,11 @@ async def test_url_materials(api: ApiClient) -> None:
         {"source_type": "web"},
         {"source_type": "text", "source_url": "https://example.com/a"},
         {"source_type": "web", "source_url": "https://example.com/a", "extra": 1},
+        {"source_type": "video", "source_url": f"https://{'a' * 300}.example/lecture"},
     ):
         response = await api.http.post(url, json=body, headers=headers)
         assert response.status_code == 422, body
+    assert "host name is not valid" in str(response.json())
     document = await api.http.get(f"{url}/{created.json()['id']}/document", headers=headers)
     assert document.status_code == 409
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -22,10 +22,19 @@ METADATA_ADDRESSES = frozenset(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_REDIRECTS = 5
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 _TRANSIENT_DNS_ERRORS = frozenset({socket.EAI_AGAIN, socket.EAI_FAIL})
 USER_AGENT = "CourseSupporter/0.1 (course material ingestion)"
+INVALID_HOST_MESSAGE = (
+    "The URL's host name is not valid (each dot-separated part must be 1 to 63 characters); "
+    "check the URL"
+)
+# No host, port or resolved address: a refused hop must not tell a tenant what answers inside.
+NOT_PUBLIC_MESSAGE = (
+    "The URL, or a URL it redirects to, was refused: not a public address; "
+    "only public web addresses can be fetched"
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,30 @@ def host_is_allow_listed(url: httpx.URL, allowed_hosts: Sequence[str]) -> bool:
     return any(entry.strip().lower() in candidates for entry in allowed_hosts)
 
 
+def host_name_is_valid(host: str) -> bool:
+    """False for names DNS cannot carry: a dot-separated part empty or over 63 characters."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
+def lookup_addresses(host: str, port: int) -> list[IPAddress]:
+    """The host's addresses (blocking DNS), as the one lookup a fetch of it may use."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        transient = error.errno in _TRANSIENT_DNS_ERRORS
+        raise IngestionError(
+            f"The host {host} could not be found; check the URL", transient=transient
+        ) from None
+    except UnicodeError:
+        # The IDNA codec refuses empty labels and labels over 63 characters before any lookup.
+        raise IngestionError(INVALID_HOST_MESSAGE) from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
 def resolve_fetch_target(url: str | httpx.URL, settings: Settings) -> FetchTarget:
     """Check a URL and resolve its host (blocking DNS); refuse non-public addresses."""
     try:
@@ -87,24 +120,41 @@ def resolve_fetch_target(url: str | httpx.URL, settings: Settings) -> FetchTarge
     if parsed.userinfo:
         raise IngestionError(f"{url} contains a user name or password; remove it from the URL")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        transient = error.errno in _TRANSIENT_DNS_ERRORS
-        raise IngestionError(
-            f"The host {parsed.host} could not be found; check the URL", transient=transient
-        ) from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = lookup_addresses(parsed.host, port)
     if not addresses:
         raise IngestionError(f"The host {parsed.host} has no address; check the URL")
-    if not host_is_allow_listed(parsed, settings.fetch_allowed_hosts):
-        blocked = next((a for a in addresses if not is_public_address(a)), None)
-        if blocked is not None:
-            raise IngestionError(
-                f"{parsed.host} resolves to a private or reserved address ({blocked}); "
-                "only public web addresses can be fetched"
-            )
+    allowed = host_is_allow_listed(parsed, settings.fetch_allowed_hosts)
+    if not allowed and not all(is_public_address(address) for address in addresses):
+        raise IngestionError(NOT_PUBLIC_MESSAGE)
     return FetchTarget(url=parsed, address=str(addresses[0]))
+
+
+def pinned_request(
+    client: httpx.Client | httpx.AsyncClient,
+    method: str,
+    target: FetchTarget,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+) -> httpx.Request:
+    """A request to the checked address, never a fresh DNS answer (rebinding); Host and SNI kept."""
+    pinned_headers = httpx.Headers(headers)
+    pinned_headers["Host"] = target.url.netloc.decode("ascii")
+    extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
+    return client.build_request(
+        method,
+        target.url.copy_with(host=target.address),
+        headers=pinned_headers,
+        content=content,
+        extensions=extensions,
+    )
+
+
+def redirect_target(target: FetchTarget, location: str) -> httpx.URL:
+    """The absolute URL a redirect's Location points to, to be checked before it is fetched."""
+    try:
+        return target.url.join(location)
+    except httpx.InvalidURL:
+        raise IngestionError("The URL redirects to an invalid URL") from None
 
 
 async def check_url(url: str | httpx.URL, settings: Settings) -> FetchTarget:
@@ -131,10 +181,9 @@ async def fetch_page(url: str, settings: Settings) -> FetchedPage:
         ) from None
     except httpx.DecodingError:
         raise IngestionError(f"{url} sent a body that could not be decoded") from None
-    except httpx.TransportError as error:
+    except httpx.TransportError:
         raise IngestionError(
-            f"Could not connect to {url} ({type(error).__name__}); it will be retried",
-            transient=True,
+            f"Could not connect to {url}; it will be retried", transient=True
         ) from None
 
 
@@ -145,10 +194,7 @@ async def _follow_redirects(url: str, settings: Settings) -> FetchedPage:
         page_or_location = await _fetch_once(target, settings)
         if isinstance(page_or_location, FetchedPage):
             return page_or_location
-        try:
-            current = target.url.join(page_or_location)
-        except httpx.InvalidURL:
-            raise IngestionError(f"{target.url} redirects to an invalid URL") from None
+        current = redirect_target(target, page_or_location)
     raise IngestionError(f"{url} redirects more than {MAX_REDIRECTS} times; give the final URL")
 
 
@@ -156,19 +202,11 @@ async def _fetch_once(target: FetchTarget, settings: Settings) -> FetchedPage | 
     """Fetch one hop from the pinned address; return the page or the redirect location."""
     timeout = httpx.Timeout(settings.fetch_timeout_seconds)
     headers = {
-        "Host": target.url.netloc.decode("ascii"),
         "User-Agent": USER_AGENT,
         "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
     }
-    # Connect to the checked address, not to a fresh DNS answer (DNS rebinding); keep SNI.
-    extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
     async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-        request = client.build_request(
-            "GET",
-            target.url.copy_with(host=target.address),
-            headers=headers,
-            extensions=extensions,
-        )
+        request = pinned_request(client, "GET", target, headers)
         response = await client.send(request, stream=True)
         try:
             return await _read_response(response, target.url, settings)
@@ -180,7 +218,7 @@ async def _read_response(
     response: httpx.Response, url: httpx.URL, settings: Settings
 ) -> FetchedPage | str:
     status = response.status_code
-    if status in _REDIRECT_STATUSES:
+    if status in REDIRECT_STATUSES:
         location: str = response.headers.get("location", "")
         if not location:
             raise IngestionError(f"{url} answered with a redirect but no Location")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +17,7 @@ from yt_dlp.utils import YoutubeDLError
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.errors import IngestionError
-from course_supporter.ingestion.fetching import check_url, resolve_fetch_target
+from course_supporter.ingestion.fetching import check_url
 from course_supporter.ingestion.speech import (
     SPEECH_ENGINE,
     extract_audio,
@@ -23,11 +25,15 @@ from course_supporter.ingestion.speech import (
     transcribe,
 )
 from course_supporter.ingestion.subtitles import Cue, parse_subtitles, transcript_document
+from course_supporter.ingestion.ytdlp_transport import PinnedHttpRH
 
 _T = TypeVar("_T")
 _SUBTITLE_EXTENSIONS = ("vtt", "srt")
+# yt-dlp appends its exception's repr ("(caused by TransportError(...))"): not for a person.
+_CAUSE = re.compile(r" \(caused by .*\)$", re.DOTALL)
 _TRANSIENT_MARKERS = (
-    "timed out", "temporary failure", "connection reset", "connection refused",
+    "timed out", "temporary failure", "connection reset", "could not connect",
+    "did not answer over http",
     "http error 5", "http error 429", "try again later",
 )  # fmt: skip
 
@@ -65,33 +71,21 @@ def _spoken_document(
 
 
 class _GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-    """YoutubeDL whose every HTTP request (and its final, redirected URL) passes the SSRF check."""
+    """YoutubeDL whose only transport is `PinnedHttpRH`: every hop checked, redirects ours."""
 
     def __init__(self, params: dict[str, Any], settings: Settings) -> None:
-        super().__init__(params)
         self.fetch_settings = settings
         self.refusal: IngestionError | None = None
+        super().__init__(params)
 
-    def urlopen(self, req: Any) -> Any:
-        self._check(req if isinstance(req, str) else str(getattr(req, "url", "")))
-        response = super().urlopen(req)
-        final_url = str(getattr(response, "url", "") or "")
-        if final_url:
-            try:
-                self._check(final_url)
-            except IngestionError:
-                response.close()
-                raise
-        return response
+    def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+        pinned = functools.partial(
+            PinnedHttpRH, settings=self.fetch_settings, on_refusal=self._record_refusal
+        )
+        return super().build_request_director([pinned])
 
-    def _check(self, url: str) -> None:
-        if url.startswith("data:"):
-            return
-        try:
-            resolve_fetch_target(url, self.fetch_settings)
-        except IngestionError as error:
-            self.refusal = self.refusal or error
-            raise
+    def _record_refusal(self, refusal: IngestionError) -> None:
+        self.refusal = self.refusal or refusal
 
 
 class VideoPageProcessor:
@@ -138,7 +132,7 @@ class VideoPageProcessor:
             "noplaylist": True,
             "extract_flat": "in_playlist",
             "socket_timeout": self.settings.fetch_timeout_seconds,
-            "proxy": "",  # never an environment proxy: requests must go where they were checked
+            "proxy": "",  # PinnedHttpRH never uses a proxy; this keeps the environment's out
             "cachedir": False,
             "retries": 2,
             # Plain HTTP(S) formats only, so ffmpeg never fetches URLs on yt-dlp's behalf.
@@ -180,7 +174,7 @@ class VideoPageProcessor:
         except YoutubeDLError as error:
             if ydl.refusal is not None:
                 raise ydl.refusal from None
-            message = str(error).removeprefix("ERROR: ")
+            message = _CAUSE.sub("", str(error).removeprefix("ERROR: "))
             if isinstance(error, HTTPError):
                 transient = error.status >= 500 or error.status in (408, 429)
             else:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from course_supporter.ingestion.fetching import INVALID_HOST_MESSAGE, host_name_is_valid
 from course_supporter.materials.models import SourceType, Upload
 from course_supporter.storage import PresignedUpload
 
@@ -21,6 +22,13 @@ class MaterialFromUrl(BaseModel):
 
     source_type: SourceType
     source_url: Annotated[HttpUrl, Field(max_length=2048)]
+
+    @field_validator("source_url")
+    @classmethod
+    def _host_name_is_valid(cls, url: HttpUrl) -> HttpUrl:
+        if not host_name_is_valid(url.host or ""):
+            raise ValueError(INVALID_HOST_MESSAGE)
+        return url
 
 
 class UploadCreate(BaseModel):
