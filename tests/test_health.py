@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from course_supporter.db import async_database_url
+from course_supporter.db import async_database_url, is_database_unavailable
 from tests.conftest import ApiClient, make_settings, open_client
 
 
@@ -72,3 +76,61 @@ async def test_pool_survives_postgres_dropping_connections(postgres_url: str, tm
         assert after.status_code == 200
         assert (await api.http.get(course_url, headers=headers)).status_code == 200
         assert (await api.http.get("/health")).status_code == 200
+
+
+@pytest.fixture
+async def refusing_databases(postgres_url: str) -> AsyncIterator[dict[str, str]]:
+    """A database with ALLOW_CONNECTIONS false, and a role allowed no connections at all."""
+    admin = create_async_engine(async_database_url(postgres_url), isolation_level="AUTOCOMMIT")
+    suffix = uuid.uuid4().hex[:8]
+    closed, role = f"cs_test_closed_{suffix}", f"cs_test_full_{suffix}"
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{closed}"'))
+        await connection.execute(text(f'ALTER DATABASE "{closed}" ALLOW_CONNECTIONS false'))
+        await connection.execute(text(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0'))
+    base = make_url(postgres_url)
+    yield {
+        "not accepting connections (55000)": base.set(database=closed).render_as_string(False),
+        "too many connections (53300)": base.set(username=role).render_as_string(False),
+    }
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE "{closed}"'))
+        await connection.execute(text(f'DROP ROLE "{role}"'))
+    await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_database_refusing_connections_server_side_is_503(
+    refusing_databases: dict[str, str], tmp_path: Path
+) -> None:
+    for case, url in refusing_databases.items():
+        async for api in open_client(make_settings(url, tmp_path)):
+            response = await api.http.get(
+                "/api/v1/me", headers={"X-API-Key": "cs_live_" + "a" * 32}
+            )
+            assert response.status_code == 503, case
+            assert response.headers["Retry-After"] == "5", case
+
+
+class _ServerError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unavailable"),
+    [
+        ("08006", True),  # connection failure
+        ("53300", True),  # too many connections
+        ("57P01", True),  # admin shutdown
+        ("57P03", True),  # the database system is starting up
+        ("55000", True),  # ALLOW_CONNECTIONS false
+        ("23505", False),  # unique violation: a bug or a conflict, never "retry later"
+        ("42P01", False),  # undefined table
+        ("22021", False),  # invalid byte sequence
+    ],
+)
+def test_unavailability_is_classified_by_sqlstate_class(sqlstate: str, unavailable: bool) -> None:
+    wrapped = DBAPIError("SELECT 1", {}, _ServerError(sqlstate))
+    assert is_database_unavailable(wrapped) is unavailable
