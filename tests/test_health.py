@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from course_supporter.db import async_database_url, is_database_unavailable
+from course_supporter.jobs.models import Job
+from course_supporter.jobs.service import enqueue_job
+from course_supporter.migrate import upgrade
+from course_supporter.tenancy.service import create_tenant
 from tests.conftest import ApiClient, make_settings, open_client
 
 
@@ -134,3 +139,62 @@ class _ServerError(Exception):
 def test_unavailability_is_classified_by_sqlstate_class(sqlstate: str, unavailable: bool) -> None:
     wrapped = DBAPIError("SELECT 1", {}, _ServerError(sqlstate))
     assert is_database_unavailable(wrapped) is unavailable
+
+
+@pytest.fixture
+def fresh_sqlite(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade(database_url=url)
+    return url
+
+
+async def test_health_shows_the_embedded_worker_and_an_empty_queue(
+    fresh_sqlite: str, tmp_path: Path
+) -> None:
+    settings = make_settings(fresh_sqlite, tmp_path, embedded_worker=True)
+    async for api in open_client(settings):
+        body = (await api.http.get("/health")).json()
+        assert body["checks"]["queue"] == "ok"
+        assert body["queue"] == {
+            "queued": 0,
+            "oldest_queued_seconds": None,
+            "worker_last_seen_seconds": 0.0,
+        }
+
+
+@pytest.mark.postgres
+async def test_queued_jobs_with_no_worker_make_health_degraded(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """`serve` on PostgreSQL with no `worker`: materials would stay pending for ever."""
+    settings = make_settings(postgres_url, tmp_path, job_stalled_after_seconds=0.5)
+    async for api in open_client(settings):
+        async with api.db.sessions() as session:
+            tenant = await create_tenant(session, f"queue-{uuid.uuid4().hex[:8]}")
+            job = enqueue_job(session, tenant.id, "ingest_material", uuid.uuid4())
+            await session.commit()
+        try:
+            health = await api.http.get("/health")
+            body = health.json()
+            assert health.status_code == 503
+            assert body["status"] == "degraded"
+            assert "no job worker seen" in body["checks"]["queue"]
+            assert "start `course-supporter worker`" in body["checks"]["queue"]
+            assert body["queue"]["queued"] >= 1
+            assert body["queue"]["oldest_queued_seconds"] >= 0
+        finally:
+            async with api.db.sessions() as session:
+                await session.execute(delete(Job).where(Job.id == job.id))
+                await session.commit()
+
+
+async def test_a_failing_check_names_no_driver_detail(tmp_path: Path) -> None:
+    """The cause is logged; an unauthenticated caller learns only that the database is down."""
+    settings = make_settings(
+        "postgresql://nobody@127.0.0.1:1/secret_db_name", tmp_path, health_check_timeout_seconds=1
+    )
+    async for api in open_client(settings):
+        body = (await api.http.get("/health")).json()
+        assert body["checks"]["db"] == "error: unavailable"
+        assert "secret_db_name" not in json.dumps(body)
+        assert "127.0.0.1" not in json.dumps(body)

@@ -18,6 +18,8 @@ from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.db import Database
 from course_supporter.http_errors import install_error_handlers
 from course_supporter.jobs.endpoints import router as jobs_router
+from course_supporter.jobs.queue import is_durable
+from course_supporter.jobs.service import QueueStatus, queue_status
 from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
@@ -58,8 +60,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
         background = [flusher]
+        embedded_worker = None
+        durable = is_durable(settings)
         if settings.runs_embedded_worker:
-            background.append(JobWorker(settings, db, storage).start())
+            embedded_worker = JobWorker(settings, db, storage).start()
+            background.append(embedded_worker)
+
+        async def probe_queue() -> QueueStatus:
+            # Workers elsewhere heartbeat into the durable queue; an in-memory queue (SQLite)
+            # is served by the embedded worker or by nobody.
+            if embedded_worker is not None:
+                return await queue_status(db, embedded_worker_alive=not embedded_worker.done())
+            return await queue_status(db, embedded_worker_alive=None if durable else False)
+
+        app.state.queue_probe = probe_queue
         # Everything imported and built at start-up lives as long as the process: moving it
         # out of the collector's reach keeps each request's garbage collections small
         # (measured: a DB-backed request 6.0 -> 3.9 ms, /health/live 0.67 -> 0.44 ms).

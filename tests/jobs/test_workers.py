@@ -22,7 +22,7 @@ from course_supporter.db import Database
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.tenancy.service import create_tenant
-from tests.conftest import make_settings
+from tests.conftest import make_settings, open_client
 from tests.jobs.slow_jobs import BLOCK_FIRST_ATTEMPT, RECORD_RUN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +196,15 @@ async def test_two_workers_never_run_the_same_job(
     for process in workers.processes:
         assert process.wait(timeout=30) == 0
     assert await live_workers(postgres_url, tmp_path) == 0
+
+
+async def test_health_sees_a_running_worker(workers: Workers, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    workers.start()
+    await eventually(
+        lambda: live_workers(postgres_url, tmp_path), "a worker heartbeat", 30, workers
+    )
+    async for api in open_client(make_settings(postgres_url, tmp_path)):
+        body = (await api.http.get("/health")).json()
+        assert body["checks"]["queue"] == "ok"
+        assert body["queue"]["worker_last_seen_seconds"] is not None
+        assert body["queue"]["worker_last_seen_seconds"] < 5

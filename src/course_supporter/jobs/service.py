@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.db import Database, utcnow
@@ -98,3 +99,43 @@ async def _finish(db: Database, job_id: uuid.UUID, *, status: JobStatus, **value
             .values(status=status, finished_at=utcnow(), **values)
         )
         await session.commit()
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What /health says of the queue: the backlog, and when a worker last showed signs of life."""
+
+    queued: int
+    oldest_queued_seconds: float | None
+    worker_last_seen_seconds: float | None
+    """None: no worker has been seen at all."""
+
+
+async def queue_status(db: Database, embedded_worker_alive: bool | None) -> QueueStatus:
+    """The queued backlog from our jobs table; a worker's liveness from the queue's heartbeats
+    (procrastinate's workers table on PostgreSQL) or, with the embedded worker, its task."""
+    async with db.engine.connect() as connection:
+        queued, oldest = (
+            await connection.execute(
+                select(func.count(), func.min(Job.created_at)).where(Job.status == JobStatus.QUEUED)
+            )
+        ).one()
+        if embedded_worker_alive is not None:
+            seen: float | None = 0.0 if embedded_worker_alive else None
+        else:
+            seen = await connection.scalar(
+                text(
+                    "SELECT extract(epoch FROM now() - max(last_heartbeat)) "
+                    "FROM procrastinate_workers"
+                )
+            )
+    now = utcnow()
+    return QueueStatus(
+        queued=int(queued),
+        oldest_queued_seconds=_age(oldest, now),
+        worker_last_seen_seconds=None if seen is None else round(float(seen), 1),
+    )
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else round((now - moment).total_seconds(), 1)
