@@ -180,6 +180,7 @@ export CORS_ALLOWED_ORIGINS=https://example.test
 export LOG_LEVEL=INFO
 export EMBEDDED_WORKER=false
 export API_KEY_CACHE_TTL_SECONDS=5
+export METRICS_TOKEN="e2e-metrics-$suffix"
 export FORWARDED_ALLOW_IPS=127.0.0.1
 unset GEMINI_API_KEY ANTHROPIC_API_KEY OPENAI_API_KEY DEEPSEEK_API_KEY
 
@@ -224,12 +225,15 @@ then
 else
     fail "GET /health through nginx -> $code $(head -c 300 "$tmp/health.json")"
 fi
-code="$(curl -s -o "$tmp/metrics.txt" -w '%{http_code}' "http://127.0.0.1:$api_port/metrics" || true)"
+code="$(curl -s -o "$tmp/metrics.txt" -w '%{http_code}' -H "Authorization: Bearer $METRICS_TOKEN" \
+    "http://127.0.0.1:$api_port/metrics" || true)"
 if [[ "$code" == "200" ]] && grep -q '^# HELP' "$tmp/metrics.txt" && grep -q '^# TYPE' "$tmp/metrics.txt"; then
-    pass "API /metrics (direct) is Prometheus text"
+    pass "API /metrics (direct, with METRICS_TOKEN) is Prometheus text"
 else
-    fail "API /metrics (direct) -> $code"
+    fail "API /metrics (direct, with METRICS_TOKEN) -> $code"
 fi
+code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/metrics" || true)"
+if [[ "$code" == "404" ]]; then pass "API /metrics (direct) without the token -> 404"; else fail "API /metrics without the token -> $code"; fi
 code="$("${curl_k[@]}" -o /dev/null -w '%{http_code}' "$base/metrics" || true)"
 if [[ "$code" == "403" ]]; then pass "/metrics through nginx -> 403"; else fail "/metrics through nginx -> $code"; fi
 

@@ -120,3 +120,28 @@ async def test_metrics_count_requests_by_route_and_report_jobs(client: ApiClient
     assert 'course_supporter_jobs{state="queued"}' in body
     openapi = (await client.http.get("/openapi.json")).json()
     assert "/metrics" not in openapi["paths"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "token", "header", "status"),
+    [
+        ("production", None, None, 404),  # closed unless a token is set
+        ("production", "s3cret-token", None, 404),
+        ("production", "s3cret-token", "Bearer wrong", 404),
+        ("production", "s3cret-token", "Bearer s3cret-token", 200),
+        ("development", "s3cret-token", None, 404),
+        ("development", None, None, 200),
+    ],
+)
+async def test_metrics_are_protected_in_the_app_not_only_by_nginx(
+    sqlite_url: str,
+    tmp_path: Path,
+    environment: str,
+    token: str | None,
+    header: str | None,
+    status: int,
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path, environment=environment, metrics_token=token)
+    async for api in open_client(settings):
+        headers = {"Authorization": header} if header else {}
+        assert (await api.http.get("/metrics", headers=headers)).status_code == status

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     auth_failure_limit: str = "20/minute"
     rate_limit_fail_open: bool = True
     health_check_timeout_seconds: float = 2.0
+    # /metrics wants `Authorization: Bearer <this>` when set; unset, it is open in development
+    # and answers 404 in production.
+    metrics_token: str | None = None
 
     embedded_worker: bool | None = None
     job_max_attempts: int = Field(default=5, ge=1)

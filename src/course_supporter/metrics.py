@@ -6,6 +6,7 @@ worker's counters are summed at scrape time.
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from fastapi import APIRouter, Request, Response
@@ -73,9 +74,22 @@ async def _database_gauges(db: Database) -> bytes:
     return generate_latest(registry)
 
 
+def _may_read_metrics(request: Request) -> bool:
+    """A bearer token when one is set; no token means open in development, closed in production
+    (nginx denies /metrics too, but the app must not rely on the proxy alone)."""
+    settings = request.app.state.settings
+    if settings.metrics_token is None:
+        return not settings.is_production
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text format; kept off the public site by nginx."""
+    """Prometheus text format, for the token holder only; kept off the public site by nginx."""
+    if not _may_read_metrics(request):
+        return Response(status_code=404)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
