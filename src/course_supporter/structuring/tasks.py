@@ -41,6 +41,7 @@ async def structure_course(
                 source_type=material.source_type,
                 label=material.filename or material.source_url or str(material.id),
                 document=SourceDocument.model_validate(material.document),
+                position=material.position,
             )
             for material in materials
             if material.document is not None
