@@ -71,6 +71,7 @@ async def structure_course(
         "concepts": saved.concepts,
         "exercises": saved.exercises,
         "dropped_references": result.dropped_references,
+        "references_without_term": result.references_without_term,
         "model": result.model_used,
         "provider": result.provider,
         "offline_fallback": result.offline_fallback,
