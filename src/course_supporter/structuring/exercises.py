@@ -25,8 +25,8 @@ IMPERATIVE = re.compile(
     re.IGNORECASE,
 )
 CONTRAST = re.compile(
-    r"\b(?:unlike|whereas|in contrast|by contrast|differs? from|difference between|"
-    r"compared (?:to|with)|rather than|instead of|as opposed to|on the other hand)\b",
+    r"\b(?:unlike|whereas|in contrast|by contrast|differs? from|differences? between|"
+    r"compared (?:to|with)|as opposed to)\b",
     re.IGNORECASE,
 )
 SHELL_PROMPT = re.compile(r"^\s*[$>] ", re.MULTILINE)
@@ -215,7 +215,7 @@ def definition_exercise(concept: Concept, context: str | None, level: int) -> Ex
     """From a definition: explain the term and apply it to a passage of the lesson."""
     if context:
         description = (
-            f"Explain what {concept.title} is. Then apply it to this passage from the lesson: "
+            f"Explain what {concept.title} means. Then apply it to this passage from the lesson: "
             f"“{context}” What does {concept.title} do there?"
         )
         solution = f"{concept.definition} {context}"
@@ -224,7 +224,7 @@ def definition_exercise(concept: Concept, context: str | None, level: int) -> Ex
         )
     else:
         description = (
-            f"Explain what {concept.title} is, as the lesson defines it, and give an example "
+            f"Explain what {concept.title} means, as the lesson defines it, and give an example "
             "of your own that fits the definition."
         )
         solution = concept.definition

@@ -52,6 +52,10 @@ NAMED_FILE = re.compile(r"^(?P<chapter>[A-Za-z]+)[-_](?P<section>\d+)(?=[-_.]|$)
 FRONT_MATTER = re.compile(r"^(?:\w[\w-]*: [^:]*?\s+){1,}\w[\w-]*: ")
 FRONT_MATTER_TITLE = re.compile(r"\btitle: (?P<title>.+?)(?:\s+\w[\w-]*: |$)")
 TITLE_SEPARATORS = re.compile(r"\s+[-|\u2014\u2013\u00b7:]\s+")
+SECTION_NUMBER = re.compile(
+    r"^(?:(?:Chapter|Part)\s+\d{1,2}[.:]?\s+|Appendix\s+[A-Z][.:]?\s+"
+    r"|\d{1,2}(?:\.\d{1,2})*\.?\s+|[A-Z](?:\.\d{1,2})+\.?\s+)(?=\S)"
+)
 LEVELS: tuple[Difficulty, Difficulty, Difficulty] = ("easy", "medium", "hard")
 
 
@@ -75,6 +79,13 @@ class _Part:
     sections: list[_Section] = field(default_factory=list)
 
 
+def _heading_title(chunk: Chunk) -> str:
+    """A heading as a title: without its section number (`2.1 Syntax` → `Syntax`)."""
+    text = clean_text(chunk.text)
+    stripped = SECTION_NUMBER.sub("", text)
+    return stripped or text
+
+
 def _heading_level(chunk: Chunk) -> int:
     return chunk.ref.heading_level or 1
 
@@ -91,7 +102,7 @@ def _split_at(
     sections: list[_Section] = []
     for chunk in chunks:
         if _is_heading(chunk) and _heading_level(chunk) == level:
-            sections.append(_Section(clean_text(chunk.text)))
+            sections.append(_Section(_heading_title(chunk)))
         elif sections:
             sections[-1].chunks.append(chunk)
         else:
@@ -116,7 +127,7 @@ def _parts_from_headings(material: MaterialDocument, whole_course: bool) -> list
     headings = [c for c in chunks if _is_heading(c)]
     top = min(_heading_level(c) for c in headings)
     tops = [c for c in headings if _heading_level(c) == top]
-    title = clean_text(tops[0].text) if len(tops) == 1 else _material_title(material)
+    title = _heading_title(tops[0]) if len(tops) == 1 else _material_title(material)
     if len(tops) == 1:
         module_level = top + 1
         deeper = {_heading_level(c) for c in headings if _heading_level(c) > module_level}
@@ -125,7 +136,8 @@ def _parts_from_headings(material: MaterialDocument, whole_course: bool) -> list
             return [_part_from_headings(material, title, body)]
     else:
         module_level, body = top, list(chunks)
-        if not whole_course:
+        # Several top headings are chapters only when they have sections of their own.
+        if not whole_course or all(_heading_level(c) == top for c in headings):
             return [_part_from_headings(material, title, body)]
     intro, chapters = _split_at(body, module_level, title)
     parts = [_part_from_headings(material, c.title, c.chunks) for c in chapters]
@@ -349,7 +361,7 @@ def _body(material: MaterialDocument) -> tuple[str, list[Chunk]]:
         top = min(_heading_level(c) for c in headings)
         tops = [c for c in headings if _heading_level(c) == top]
         if len(tops) == 1:
-            return clean_text(tops[0].text), [c for c in chunks if c is not tops[0]]
+            return _heading_title(tops[0]), [c for c in chunks if c is not tops[0]]
     return _material_title(material), list(chunks)
 
 
@@ -407,11 +419,11 @@ class _ConceptBuilder:
     def build(self, term: Term, lesson_sentences: Sequence[Sentence]) -> Concept:
         concept = Concept(title=term.title, definition=term.definition)
         needle = term_key(term.title)
-        self._add_references(concept, term.chunk)
+        self.add_references(concept, term.chunk)
         for sentence in lesson_sentences:
             if not sentence.index.mentions(needle):
                 continue
-            self._add_references(concept, sentence.chunk)
+            self.add_references(concept, sentence.chunk)
             lowered = sentence.text.lower()
             if len(concept.examples) < MAX_EXAMPLES and any(m in lowered for m in EXAMPLE_MARKERS):
                 example = clean_text(sentence.text)
@@ -419,7 +431,7 @@ class _ConceptBuilder:
                     concept.examples.append(example)
         return concept
 
-    def _add_references(self, concept: Concept, chunk: Chunk) -> None:
+    def add_references(self, concept: Concept, chunk: Chunk) -> None:
         ref, material_id = chunk.ref, self.material.material_id
         if ref.page is not None and len(concept.page_references) < MAX_REFERENCES_PER_KIND:
             page = PageReference(material_id=material_id, page=ref.page)
@@ -455,7 +467,7 @@ def _context(concept: Concept, prose: Sequence[str]) -> str | None:
     return chosen[0] if chosen else None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Built:
     section: _Section
     lesson: Lesson
@@ -466,41 +478,68 @@ class _Structurer:
     def __init__(self, materials: Sequence[MaterialDocument]) -> None:
         self.parts = _course_parts(_prepared(materials))
         self.seen_terms: set[str] = set()
+        self._sentences: dict[int, list[Sentence]] = {}
+
+    def sentences(self, chunks: Sequence[Chunk]) -> list[Sentence]:
+        """The chunks' sentences, split once: a lesson rebuilt after a merge reuses them."""
+        found: list[Sentence] = []
+        for chunk in chunks:
+            cached = self._sentences.get(id(chunk))
+            if cached is None:
+                cached = self._sentences[id(chunk)] = list(sentences([chunk]))
+            found += cached
+        return found
 
     def lessons(self, part: _Part, level: int) -> list[Lesson]:
-        """One lesson per section; a section without concept or exercise joins its neighbour."""
+        """One lesson per section; a section without concept or exercise joins its neighbour.
+
+        It joins the lesson before it (the one after, at the start of a module): its span of
+        slides or video widens that lesson's, and its sentences still feed that lesson's
+        concept references.
+        """
         built: list[_Built] = []
-        carried: list[Chunk] = []
         for number, section in enumerate(part.sections, 1):
-            if carried:
-                section = _Section(section.title, [*carried, *section.chunks], section.material)
             # Terms a module's introduction defines belong to its first lesson.
             intro = part.intro if number == 1 else []
             lesson, keys = self.lesson(section, intro, part, level, number)
-            if lesson.concepts or lesson.exercises:
-                built.append(_Built(section, lesson, keys))
-                carried = []
-            else:
-                carried = [*intro, *section.chunks]
-        if carried and built:
-            last = built[-1]
-            self.seen_terms.difference_update(last.keys)
-            merged = replace(last.section, chunks=[*last.section.chunks, *carried])
-            lesson, keys = self.lesson(merged, [], part, level, len(built))
-            built[-1] = _Built(merged, lesson, keys)
-        elif carried:
-            only = _Section(part.title, carried, part.material)
-            lesson, keys = self.lesson(only, [], part, level, 1)
-            built.append(_Built(only, lesson, keys))
-        return [b.lesson for b in built]
+            built.append(_Built(section, lesson, keys))
+        kept = [b for b in built if b.lesson.concepts or b.lesson.exercises]
+        kept_ids = {id(b) for b in kept}
+        if not kept:
+            chunks = [*part.intro, *(c for s in part.sections for c in s.chunks)]
+            lesson, _ = self.lesson(_Section(part.title, chunks, part.material), [], part, level, 1)
+            return [lesson]
+        target = kept[0]
+        for item in built:
+            if id(item) in kept_ids:
+                target = item
+                continue
+            target.section.chunks = [*target.section.chunks, *item.section.chunks]
+        for item in kept:
+            material = item.section.material or part.material
+            self._set_ranges(item.lesson, item.section, material)
+            self._cite_mentions(item.lesson, item.section, material)
+        return [b.lesson for b in kept]
+
+    def _cite_mentions(self, lesson: Lesson, section: _Section, material: MaterialDocument) -> None:
+        """References for mentions of a lesson's concepts in the sections merged into it."""
+        builder = _ConceptBuilder(material)
+        lesson_sentences = self.sentences(section.chunks)
+        for concept in lesson.concepts:
+            key = term_key(concept.title)
+            for sentence in lesson_sentences:
+                if sentence.index.mentions(key):
+                    builder.add_references(concept, sentence.chunk)
 
     def lesson(
         self, section: _Section, intro: Sequence[Chunk], part: _Part, level: int, number: int
     ) -> tuple[Lesson, list[str]]:
         material = section.material or part.material
         builder = _ConceptBuilder(material)
-        lesson_sentences = list(sentences([*intro, *section.chunks]))
-        headings = [clean_text(c.text) for c in section.chunks if _is_heading(c)]
+        lesson_sentences = self.sentences([*intro, *section.chunks])
+        # Sub-headings name the lesson's topics; its own title may name its one topic.
+        headings = [_heading_title(c) for c in section.chunks if _is_heading(c)]
+        headings.append(section.title)
         concepts: list[Concept] = []
         keys: list[str] = []
         for term in find_terms(lesson_sentences, headings, MAX_CONCEPTS_PER_LESSON * 2):
@@ -561,7 +600,7 @@ class _Structurer:
         scores: list[float] = []
         for part, module in zip(self.parts, modules, strict=True):
             chunks = [*part.intro, *(c for s in part.sections for c in s.chunks)]
-            index = TextIndex(" ".join(s.text for s in sentences(chunks)))
+            index = TextIndex(" ".join(s.plain for s in self.sentences(chunks)))
             own = {term_key(c.title) for lesson in module.lessons for c in lesson.concepts}
             prerequisites = sum(1 for key in earlier - own if index.mentions(key))
             words = max(1, len(index.lowered.split()))

@@ -31,6 +31,7 @@ NAMED_AT_END = re.compile(
 BOLD = re.compile(r"\*\*(?P<a>[^*\n]{2,60}?)\*\*|__(?P<b>[^_\n]{2,60}?)__")
 CAPITALISED_PHRASE = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}\b")
 MARKUP = re.compile(r"[*_`#]+")
+ARTICLE = re.compile(r"^(?:an?|the)\s+")
 WORD = re.compile(r"[\w'\u2019+#-]+")
 CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
 CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
@@ -53,6 +54,7 @@ _GENERIC_WORDS_TEXT = """
     point solution way ways thing things step steps rest case cases part parts lesson lessons
     chapter chapters section sections course module following above below same other only main
     key summary introduction overview conclusion note notes details information content contents
+    description descriptions usage configuration setup basics
     type types kind kinds line lines time times use uses work"""
 GENERIC_WORDS = frozenset(_GENERIC_WORDS_TEXT.split())
 _VERBS_OF_A_CLAUSE_TEXT = """
@@ -80,6 +82,28 @@ class Sentence:
     @cached_property
     def index(self) -> TextIndex:
         return TextIndex(self.plain)
+
+    @cached_property
+    def complete(self) -> bool:
+        return complete_sentence(self.plain)
+
+    @cached_property
+    def defined_key(self) -> str | None:
+        """The key of the term this sentence defines (`X is a …`), if it is a definition."""
+        match = DEFINED_AT_START.match(self.plain) or DEFINED_BY_VERB.match(self.plain)
+        return term_key(match["term"]) if match else None
+
+    @cached_property
+    def defined_terms(self) -> list[str]:
+        """Terms this sentence defines or names (`… is called X.`), as written."""
+        found = []
+        match = DEFINED_AT_START.match(self.plain) or DEFINED_BY_VERB.match(self.plain)
+        if match:
+            found.append(match["term"])
+        named = NAMED_AT_END.search(self.plain)
+        if named:
+            found.append(named["term"])
+        return found
 
 
 @dataclass
@@ -198,17 +222,20 @@ def sentences(chunks: Sequence[Chunk]) -> Iterator[Sentence]:
 
 
 def _defining(term_key_: str, found: Sequence[Sentence]) -> Sentence | None:
-    """The sentence among `found` that defines the term, else the first complete one naming it."""
+    """The sentence among `found` that defines the term, else one whose subject it is, else
+    the first complete sentence that names it."""
+    subject: Sentence | None = None
     first: Sentence | None = None
     for sentence in found:
-        plain = sentence.plain
-        if not sentence.index.mentions(term_key_) or not complete_sentence(plain):
+        if not sentence.complete or not sentence.index.mentions(term_key_):
             continue
-        match = DEFINED_AT_START.match(plain) or DEFINED_BY_VERB.match(plain)
-        if match and term_key(match["term"]) == term_key_:
+        if sentence.defined_key == term_key_:
             return sentence
+        opening = ARTICLE.sub("", sentence.index.lowered, count=1)
+        if subject is None and opening.startswith(term_key_):
+            subject = sentence
         first = first or sentence
-    return first
+    return subject or first
 
 
 def find_terms(
@@ -228,29 +255,19 @@ def find_terms(
         key = term_key(term)
         if not acceptable_term(term) or (key in found and found[key].rank <= rank):
             return
-        if (
-            sentence is None
-            or not sentence.index.mentions(key)
-            or not complete_sentence(sentence.plain)
-        ):
+        if sentence is None or not sentence.complete or not sentence.index.mentions(key):
             sentence = _defining(key, lesson_sentences)
             if sentence is None:
                 return
-        plain = sentence.plain
-        match = DEFINED_AT_START.match(plain) or DEFINED_BY_VERB.match(plain)
-        defined = bool(match and term_key(match["term"]) == key) or rank == 0
-        found[key] = Term(display(term), plain, sentence.chunk, rank, defined)
+        defined = sentence.defined_key == key or rank == 0
+        found[key] = Term(display(term), sentence.plain, sentence.chunk, rank, defined)
         order.setdefault(key, len(order))
 
     emphasis_counts: Counter[str] = Counter()
     for index, sentence in enumerate(lesson_sentences):
         plain = sentence.plain
-        match = DEFINED_AT_START.match(plain) or DEFINED_BY_VERB.match(plain)
-        if match:
-            offer(match["term"], sentence, 0)
-        named = NAMED_AT_END.search(plain)
-        if named:
-            offer(named["term"], sentence, 0)
+        for term in sentence.defined_terms:
+            offer(term, sentence, 0)
         if "**" in sentence.text or "__" in sentence.text:
             for bold in BOLD.finditer(sentence.text):
                 term = bold["a"] or bold["b"]
