@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
@@ -28,7 +29,7 @@ def _deck() -> MaterialDocument:
     )
 
 
-def test_materials_are_ordered_by_source_type_then_id_whatever_the_input_order() -> None:
+def test_materials_keep_the_tenants_order_never_the_source_type() -> None:
     web = _material("0001", "web", [])
     text_b = _material("0005", "text", [])
     text_a = _material("0002", "text", [])
@@ -37,8 +38,17 @@ def test_materials_are_ordered_by_source_type_then_id_whatever_the_input_order()
     first = build_course_context([web, text_b, deck, text_a, video], {})
     second = build_course_context([video, text_a, web, deck, text_b], {})
     order = [m.material_id for m in first.materials]
-    assert order == [uuid.UUID(int=n) for n in (9, 3, 2, 5, 1)]
+    # Upload order (ids are time-ordered): the video uploaded last stays last.
+    assert order == [uuid.UUID(int=n) for n in (1, 2, 3, 5, 9)]
     assert [m.material_id for m in second.materials] == order
+
+
+def test_an_explicit_position_comes_before_upload_order() -> None:
+    intro = replace(_material("0009", "text", []), position=0)
+    lecture = replace(_material("0005", "video", []), position=1)
+    unplaced = _material("0001", "web", [])
+    context = build_course_context([unplaced, lecture, intro], {})
+    assert [m.material_id.int for m in context.materials] == [9, 5, 1]
 
 
 def test_mapped_slides_get_the_video_start_time_and_inputs_stay_untouched() -> None:

@@ -57,10 +57,14 @@ async def upload(
     filename: str,
     content: bytes,
     source_type: str = "text",
+    position: int | None = None,
 ) -> dict[str, Any]:
+    fields = {"source_type": source_type}
+    if position is not None:
+        fields["position"] = str(position)
     response = await api.http.post(
         f"/api/v1/courses/{course_id}/materials",
-        data={"source_type": source_type},
+        data=fields,
         files={"file": (filename, content, "application/octet-stream")},
         headers=headers,
     )

@@ -35,3 +35,60 @@ async def test_chapters_become_modules_through_the_api(database_url: str, tmp_pa
         assert all(m["lessons"] for m in modules)
         report = (await api.http.get("/api/v1/reports/cost", headers=headers)).json()
         assert report["total"]["calls"] == 1
+
+
+async def test_modules_follow_the_tenants_order_not_the_material_type(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A subtitle lecture uploaded last, and chapters placed by `position` in reverse."""
+    vtt = (
+        b"WEBVTT\n\n00:00:01.000 --> 00:00:09.000\n"
+        b"A pull request is a proposal to merge one branch into another.\n"
+    )
+    async for api in embedded_client(database_url, tmp_path):
+        headers, course_id = await new_course(api)
+        chapters = sorted(TUTORIAL.glob("*.md"))
+        jobs = [
+            await upload(api, headers, course_id, c.name, c.read_bytes(), position=10 - n)
+            for n, c in enumerate(chapters)
+        ]
+        jobs.append(await upload(api, headers, course_id, "review.vtt", vtt, "video"))
+        for created in jobs:
+            assert (await wait_for_job(api, headers, created["job_id"]))["status"] == "succeeded"
+        assert jobs[0]["position"] == 10 and jobs[-1]["position"] is None
+
+        accepted = await api.http.post(
+            f"/api/v1/courses/{course_id}/structure", json={"strategy": "default"}, headers=headers
+        )
+        job = await wait_for_job(api, headers, accepted.json()["job_id"])
+        assert job["status"] == "succeeded", job
+        course = (await api.http.get(f"/api/v1/courses/{course_id}", headers=headers)).json()
+        titles = [m["title"] for m in course["structure"]["modules"]]
+        first_headings = [c.read_text().splitlines()[0].lstrip("# ").strip() for c in chapters]
+        assert titles == [*reversed(first_headings), "review"]
+
+
+async def test_a_position_that_is_not_a_number_is_422_and_stores_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    async for api in embedded_client(database_url, tmp_path):
+        headers, course_id = await new_course(api)
+        url = f"/api/v1/courses/{course_id}/materials"
+        for position in ("first", "-1"):
+            response = await api.http.post(
+                url,
+                data={"source_type": "text", "position": position},
+                files={"file": ("a.md", b"# A\n\nText.\n", "text/markdown")},
+                headers=headers,
+            )
+            assert response.status_code == 422, response.text
+            assert "position" in response.json()["detail"]
+        url_material = await api.http.post(
+            url,
+            json={"source_type": "web", "source_url": "https://example.com/", "position": 2},
+            headers=headers,
+        )
+        assert url_material.json()["position"] == 2
+        listing = (await api.http.get(url, headers=headers)).json()
+        assert [m["position"] for m in listing["items"]] == [2]
+        assert not list((tmp_path).rglob("a.md"))

@@ -104,10 +104,11 @@ def module_per_material(prompts: list[str]) -> Respond:
                         "title": f"Lesson of {label}",
                         "concepts": [
                             {
-                                "title": f"Idea of {label}",
+                                "title": f"Idea of {title}",
                                 "definition": "An idea.",
                                 "page_references": [
                                     {"material_id": material_id, "page": 1},
+                                    {"material_id": material_id, "page": 2},
                                     {"material_id": material_id, "page": 99},
                                 ],
                             }
@@ -131,7 +132,7 @@ def paged_material(label: str, pages: int, words_per_page: int = 50) -> Material
     chunks += [
         Chunk(
             kind=ChunkKind.PARAGRAPH,
-            text=" ".join(["word"] * words_per_page),
+            text=" ".join(["word"] * words_per_page) + (f" Idea of {label}." if p == 1 else ""),
             ref=Reference(page=p),
         )
         for p in range(1, pages + 1)
@@ -158,7 +159,10 @@ async def test_structure_from_one_call_with_references_checked() -> None:
     assert len(prompts) == 1 and "[p.2] word word" in prompts[0]
     assert result.structure.title == "My course"
     assert [m.title for m in result.structure.modules] == ["Alpha", "Beta"]
-    assert result.dropped_references == 2  # page 99 of each material
+    # Page 99 of each material does not exist; page 2 exists but never names the idea.
+    assert result.dropped_references == 4 and result.references_without_term == 2
+    for module in result.structure.modules:
+        assert [r.page for r in module.lessons[0].concepts[0].page_references] == [1]
     assert (result.model_used, result.provider, result.parts) == ("first", "openai_compatible", 1)
     assert result.prompt_version == "architect-v1" and not result.offline_fallback
     [call] = log.calls

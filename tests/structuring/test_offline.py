@@ -95,7 +95,7 @@ def test_meets_the_minimum_score_against_the_reference(
 def test_single_book_file_splits_into_one_module_per_chapter() -> None:
     book = "\n\n".join(
         f"## Chapter {n}\n\nIntro {n}.\n\n### Part {n}.1\n\nA widget{n} is a small tool.\n\n"
-        f"### Part {n}.2\n\nMore text."
+        f"### Part {n}.2\n\nA gadget{n} is a larger tool."
         for n in range(1, 4)
     )
     document = markdown_document(f"# The Book\n\nPreface.\n\n{book}", "book")

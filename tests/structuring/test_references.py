@@ -37,10 +37,10 @@ def materials() -> list[MaterialDocument]:
             [
                 Chunk(
                     kind=ChunkKind.PARAGRAPH,
-                    text="Page one. See https://docs.example.com/a/.",
+                    text="Page one on xylem. See https://docs.example.com/a/.",
                     ref=Reference(page=1),
                 ),
-                Chunk(kind=ChunkKind.PARAGRAPH, text="Page two.", ref=Reference(page=2)),
+                Chunk(kind=ChunkKind.PARAGRAPH, text="Page two on xylem.", ref=Reference(page=2)),
             ],
         ),
         material(
@@ -50,7 +50,7 @@ def materials() -> list[MaterialDocument]:
             [
                 Chunk(
                     kind=ChunkKind.SLIDE_TEXT,
-                    text=f"Slide {n}",
+                    text=f"Slide {n}: xylem",
                     ref=Reference(slide=n, start_seconds=30.0 * n),
                 )
                 for n in (1, 2, 3)
@@ -63,12 +63,12 @@ def materials() -> list[MaterialDocument]:
             [
                 Chunk(
                     kind=ChunkKind.TRANSCRIPT,
-                    text="Hello.",
+                    text="Hello, xylem.",
                     ref=Reference(start_seconds=0.0, end_seconds=10.5),
                 ),
                 Chunk(
                     kind=ChunkKind.TRANSCRIPT,
-                    text="Bye.",
+                    text="Bye, xylem.",
                     ref=Reference(start_seconds=600.0, end_seconds=615.2),
                 ),
             ],
@@ -77,7 +77,7 @@ def materials() -> list[MaterialDocument]:
             WEB,
             "web",
             "https://example.org/guide",
-            [Chunk(kind=ChunkKind.WEB_CONTENT, text="Guide.")],
+            [Chunk(kind=ChunkKind.WEB_CONTENT, text="Guide to xylem.")],
         ),
     ]
 
@@ -90,8 +90,8 @@ def structure_with(concept: Concept, lesson: Lesson | None = None) -> CourseStru
 
 def test_real_references_are_kept() -> None:
     concept = Concept(
-        title="X",
-        definition="X is a thing.",
+        title="Xylem",
+        definition="Xylem is a tissue.",
         page_references=[PageReference(material_id=PDF, page=2)],
         slide_references=[SlideReference(material_id=DECK, slide=3)],
         timecodes=[
@@ -113,8 +113,8 @@ def test_real_references_are_kept() -> None:
 
 def test_fake_pages_slides_timecodes_and_urls_are_dropped_and_counted() -> None:
     concept = Concept(
-        title="X",
-        definition="X is a thing.",
+        title="Xylem",
+        definition="Xylem is a tissue.",
         page_references=[
             PageReference(material_id=PDF, page=1),
             PageReference(material_id=PDF, page=9),
@@ -170,3 +170,49 @@ def test_lesson_ranges_outside_the_material_are_cleared() -> None:
     assert (checked.slide_start, checked.slide_end) == (2, 3)
     assert checked_ghost.video_start is None and checked_ghost.video_material_id is None
     assert checked_ghost.slide_start is None
+
+
+def test_references_whose_location_lacks_the_term_are_dropped_and_counted() -> None:
+    site = MaterialDocument(
+        uuid.uuid4(),
+        "text",
+        "ch04-01-ownership.html",
+        SourceDocument(
+            source_type="text",
+            title="Ownership",
+            chunks=[
+                Chunk(
+                    kind=ChunkKind.PARAGRAPH,
+                    text="Ownership is a set of rules.",
+                    ref=Reference(anchor="what-is-ownership"),
+                ),
+                Chunk(
+                    kind=ChunkKind.PARAGRAPH,
+                    text="The stack stores values in order.",
+                    ref=Reference(anchor="the-stack"),
+                ),
+            ],
+        ),
+    )
+    real = [*materials(), site]
+    concept = Concept(
+        title="Ownership",
+        definition="Ownership is a set of rules.",
+        page_references=[PageReference(material_id=PDF, page=2)],
+        slide_references=[SlideReference(material_id=DECK, slide=1)],
+        timecodes=[TimecodeReference(material_id=VIDEO, timecode="00:00:05")],
+        web_references=[
+            WebReference(material_id=site.material_id, url="ch04-01-ownership.html#the-stack"),
+            WebReference(
+                material_id=site.material_id, url="ch04-01-ownership.html#what-is-ownership"
+            ),
+        ],
+    )
+
+    check = drop_missing_references(structure_with(concept), real)
+
+    kept = check.structure.modules[0].lessons[0].concepts[0]
+    assert (check.dropped, check.without_term) == (4, 4)
+    assert [r.url for r in kept.web_references] == ["ch04-01-ownership.html#what-is-ownership"]
+    assert not (kept.page_references or kept.slide_references or kept.timecodes)
+    assert all("the term is not there" in d for d in check.dropped_details)

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from course_supporter.ingestion.document import ChunkKind, SourceDocument
 
-SOURCE_TYPE_ORDER = ("video", "presentation", "text", "web")
 _SLIDE_KINDS = frozenset({ChunkKind.HEADING, ChunkKind.SLIDE_TEXT, ChunkKind.SPEAKER_NOTES})
 
 
@@ -21,6 +20,8 @@ class MaterialDocument:
     label: str
     """The file name or URL the material came from."""
     document: SourceDocument
+    position: int | None = None
+    """The tenant's place for the material; unset ones follow in upload (id) order."""
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,15 @@ class CourseContext:
 def build_course_context(
     materials: Iterable[MaterialDocument], mappings: Mapping[int, float]
 ) -> CourseContext:
-    """Order materials (by source type, then id) and stamp mapped slides with their video time.
+    """Order materials as the tenant did and stamp mapped slides with their video time.
+
+    The order is the explicit `position`, then upload order (ids are time-ordered); the
+    material type never decides it.
 
     Every chunk of a mapped slide (title, text, notes) in every presentation gets
     `ref.start_seconds`; the inputs are not modified.
     """
-    rank = {source_type: index for index, source_type in enumerate(SOURCE_TYPE_ORDER)}
-    ordered = sorted(materials, key=lambda m: (rank.get(m.source_type, len(rank)), m.material_id))
+    ordered = sorted(materials, key=course_order)
     seconds_by_slide = dict(mappings)
     enriched = [
         _with_slide_times(material, seconds_by_slide)
@@ -53,6 +56,11 @@ def build_course_context(
         for material in ordered
     ]
     return CourseContext(materials=enriched, slide_video_mappings=seconds_by_slide)
+
+
+def course_order(material: MaterialDocument) -> tuple[bool, int, UUID]:
+    """The sort key of the tenant's order: positioned materials first, then by upload."""
+    return (material.position is None, material.position or 0, material.material_id)
 
 
 def _with_slide_times(
@@ -68,4 +76,5 @@ def _with_slide_times(
         source_type=material.source_type,
         label=material.label,
         document=document,
+        position=material.position,
     )

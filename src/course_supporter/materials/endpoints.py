@@ -47,6 +47,13 @@ _CREATE_BODY: dict[str, Any] = {
                             "type": "string",
                             "enum": ["video", "presentation", "text"],
                         },
+                        "position": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 1_000_000,
+                            "description": "Where the material goes in the course; "
+                            "materials without one follow in upload order.",
+                        },
                         "file": {"type": "string", "format": "binary"},
                     },
                 }

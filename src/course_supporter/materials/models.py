@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
@@ -46,6 +46,8 @@ class Material(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default=MaterialStatus.PENDING)
     error_message: Mapped[str | None] = mapped_column(Text)
     document: Mapped[dict[str, Any] | None]
+    position: Mapped[int | None] = mapped_column(Integer)
+    """Where the tenant puts the material in the course; unset ones follow in upload order."""
 
 
 class Upload(IdMixin, Base):

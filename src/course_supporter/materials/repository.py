@@ -39,7 +39,7 @@ class MaterialRepository(Repository[Material]):
     async def done_for_course(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID
     ) -> Sequence[Material]:
-        """The course's materials that finished ingestion, in creation order."""
+        """The course's finished materials in the tenant's order: by position, then upload order."""
         return (
             await self.session.scalars(
                 select(Material)
@@ -48,7 +48,7 @@ class MaterialRepository(Repository[Material]):
                     Material.course_id == course_id,
                     Material.status == "done",
                 )
-                .order_by(Material.id)
+                .order_by(Material.position.is_(None), Material.position, Material.id)
             )
         ).all()
 

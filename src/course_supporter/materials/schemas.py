@@ -17,11 +17,16 @@ CONTENT_TYPE = r"^[\w.+-]+/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*$"
 TIMECODE = re.compile(r"(\d{2}):([0-5]\d):([0-5]\d)")
 
 
+MaterialPosition = Annotated[int | None, Field(ge=0, le=1_000_000)]
+"""Where the material goes in the course; materials without one follow in upload order."""
+
+
 class MaterialFromUrl(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source_type: SourceType
     source_url: Annotated[HttpUrl, Field(max_length=2048)]
+    position: MaterialPosition = None
 
     @field_validator("source_url")
     @classmethod
@@ -130,6 +135,7 @@ class MaterialOut(BaseModel):
     sha256: str | None
     status: str
     error_message: str | None
+    position: int | None
     created_at: datetime
     updated_at: datetime
 

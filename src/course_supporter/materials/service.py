@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
@@ -26,7 +27,7 @@ from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material, SlideVideoMapping, SourceType
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
-from course_supporter.materials.schemas import MaterialFromUrl, SlideMapping
+from course_supporter.materials.schemas import MaterialFromUrl, MaterialPosition, SlideMapping
 from course_supporter.storage import (
     ObjectStorage,
     ObjectWriter,
@@ -42,6 +43,7 @@ log = structlog.get_logger(__name__)
 
 INGEST_JOB = "ingest_material"
 URL_SOURCE_TYPES = {SourceType.WEB, SourceType.VIDEO}
+_POSITION: TypeAdapter[int | None] = TypeAdapter(MaterialPosition)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ async def upload_material(
             open_writer=open_writer,
             check_head=check_head,
             max_bytes=settings.max_upload_bytes,
+            optional_fields=("position",),
         )
     except UploadTooLarge as exc:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
@@ -100,6 +103,11 @@ async def upload_material(
     if received.stored.size == 0:
         await storage.delete(received.stored.key)
         raise InvalidInputError("the uploaded file is empty")
+    try:
+        position = _form_position(received.fields.get("position"))
+    except InvalidInputError:
+        await storage.delete(received.stored.key)
+        raise
     material = Material(
         id=material_id,
         course_id=course_id,
@@ -110,12 +118,25 @@ async def upload_material(
         content_type=received.content_type,
         size_bytes=received.stored.size,
         sha256=received.stored.sha256,
+        position=position,
     )
     try:
         return await record_material(session, material)
     except BaseException:
         await storage.delete(received.stored.key)
         raise
+
+
+def _form_position(value: str | None) -> int | None:
+    """The optional `position` form field as a number; 422 when it is not one."""
+    if not value:
+        return None
+    try:
+        return _POSITION.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidInputError(
+            "form field position must be a whole number from 0 to 1000000"
+        ) from exc
 
 
 def check_file_type(source_type: str, filename: str, head: bytes) -> str:
@@ -141,6 +162,7 @@ async def add_url_material(
         tenant_id=tenant_id,
         source_type=data.source_type.value,
         source_url=str(data.source_url),
+        position=data.position,
     )
     return await record_material(session, material)
 

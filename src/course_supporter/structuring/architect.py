@@ -47,6 +47,8 @@ class GenerationResult:
 
     structure: CourseStructure
     dropped_references: int
+    references_without_term: int
+    """Of the dropped references, those whose location exists but does not hold the term."""
     model_used: str
     provider: str
     prompt_version: str | None
@@ -341,6 +343,7 @@ async def generate_structure(
     return GenerationResult(
         structure=checked.structure,
         dropped_references=checked.dropped,
+        references_without_term=checked.without_term,
         model_used=model_used,
         provider=provider,
         prompt_version=prompt_version,

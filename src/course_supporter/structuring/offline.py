@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
-from course_supporter.ingestion.document import Chunk, ChunkKind
+from course_supporter.ingestion.document import Chunk, ChunkKind, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.exercises import lesson_exercises
 from course_supporter.structuring.schemas import (
     Concept,
     CourseStructure,
     Difficulty,
-    Exercise,
     Lesson,
     Module,
     PageReference,
@@ -22,52 +22,41 @@ from course_supporter.structuring.schemas import (
     WebReference,
     format_timecode,
 )
+from course_supporter.structuring.terms import (
+    Sentence,
+    Term,
+    TextIndex,
+    clean_text,
+    complete_sentence,
+    find_terms,
+    mentions,
+    sentences,
+    term_key,
+)
 
 MAX_CONCEPTS_PER_LESSON = 6
-MAX_EXERCISE_CONCEPTS_PER_LESSON = 3
 MAX_REFERENCES_PER_KIND = 3
 MAX_EXAMPLES = 2
 SLIDES_PER_LESSON = 6
 SECONDS_PER_SEGMENT = 300
 CHUNKS_PER_FLAT_LESSON = 12
 PAGES_PER_LESSON = 5
+SHORT_INTRO_WORDS = 250
+"""A chapter's opening page up to this many words is the module's description, not a lesson."""
+CHROME_SHARE = 0.6
+"""Text repeated in this share of a course's materials (at least three) is the site's."""
 
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'“(*_\[A-Z0-9])")
-TERM_WORD = r"[A-Za-z][\w+#\-]*"
-TERM = rf"{TERM_WORD}(?:[ \-]{TERM_WORD}){{0,3}}?"
-DEFINED_AT_START = re.compile(
-    rf"^(?:(?:an?|the|each|every)\s+)?(?P<term>{TERM})(?:\s*\([^)]{{1,40}}\))?"
-    r"(?:,[^,]{1,60},)?\s+(?:is|are)\s+"
-    r"(?:an?|the|one of the|a kind of|a type of|defined as|called)\s",
-    re.IGNORECASE,
-)
-DEFINED_BY_VERB = re.compile(
-    rf"^(?:(?:an?|the)\s+)?(?P<term>{TERM})\s+(?:refers? to|means|describes)\s", re.IGNORECASE
-)
-NAMED_AT_END = re.compile(
-    rf"\b(?:is|are) (?:called|known as|named) (?:an?\s+|the\s+)?"
-    rf"[\"'“*_]*(?P<term>{TERM})[\"'”*_]*[.,;:]",
-    re.IGNORECASE,
-)
-BOLD = re.compile(r"\*\*(?P<a>[^*\n]{2,60}?)\*\*|__(?P<b>[^_\n]{2,60}?)__")
-CAPITALISED_PHRASE = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}\b")
 EXAMPLE_MARKERS = ("for example", "for instance", "e.g.", "such as", "example")
-MARKUP = re.compile(r"[*_`#]+")
-
-ANAPHORIC_WORDS = """this that it these those there here what which who he she they we you i such
-another our your its their one all some most many both either neither each every none"""
-GENERIC_WORDS = """result results output answer example examples problem idea goal reason difference
-point solution way thing things step steps first second next last rest case cases part parts lesson
-chapter section course module following above below same other only main key"""
-ANAPHORIC_STARTS = frozenset(ANAPHORIC_WORDS.split())
-GENERIC_TERMS = frozenset(GENERIC_WORDS.split())
+CHAPTER_FILE = re.compile(r"^(?P<chapter>[A-Za-z]*\d+)[-_.](?P<section>\d+)(?=[-_.]|$)")
+NAMED_FILE = re.compile(r"^(?P<chapter>[A-Za-z]+)[-_](?P<section>\d+)(?=[-_.]|$)")
+FRONT_MATTER = re.compile(r"^(?:\w[\w-]*: [^:]*?\s+){1,}\w[\w-]*: ")
+FRONT_MATTER_TITLE = re.compile(r"\btitle: (?P<title>.+?)(?:\s+\w[\w-]*: |$)")
+TITLE_SEPARATORS = re.compile(r"\s+[-|\u2014\u2013\u00b7:]\s+")
+SECTION_NUMBER = re.compile(
+    r"^(?:(?:Chapter|Part)\s+\d{1,2}[.:]?\s+|Appendix\s+[A-Z][.:]?\s+"
+    r"|\d{1,2}(?:\.\d{1,2})*\.?\s+|[A-Z](?:\.\d{1,2})+\.?\s+)(?=\S)"
+)
 LEVELS: tuple[Difficulty, Difficulty, Difficulty] = ("easy", "medium", "hard")
-
-
-@dataclass
-class _Sentence:
-    text: str
-    chunk: Chunk
 
 
 @dataclass
@@ -76,6 +65,8 @@ class _Section:
 
     title: str
     chunks: list[Chunk] = field(default_factory=list)
+    material: MaterialDocument | None = None
+    """The file the section comes from, when a module spans several."""
 
 
 @dataclass
@@ -88,17 +79,11 @@ class _Part:
     sections: list[_Section] = field(default_factory=list)
 
 
-@dataclass
-class _Term:
-    title: str
-    definition: str
-    chunk: Chunk
-    rank: int
-
-
-def clean_text(text: str) -> str:
-    """Text without Markdown emphasis markers and with single spaces."""
-    return " ".join(MARKUP.sub("", text).split())
+def _heading_title(chunk: Chunk) -> str:
+    """A heading as a title: without its section number (`2.1 Syntax` → `Syntax`)."""
+    text = clean_text(chunk.text)
+    stripped = SECTION_NUMBER.sub("", text)
+    return stripped or text
 
 
 def _heading_level(chunk: Chunk) -> int:
@@ -117,7 +102,7 @@ def _split_at(
     sections: list[_Section] = []
     for chunk in chunks:
         if _is_heading(chunk) and _heading_level(chunk) == level:
-            sections.append(_Section(clean_text(chunk.text)))
+            sections.append(_Section(_heading_title(chunk)))
         elif sections:
             sections[-1].chunks.append(chunk)
         else:
@@ -142,7 +127,7 @@ def _parts_from_headings(material: MaterialDocument, whole_course: bool) -> list
     headings = [c for c in chunks if _is_heading(c)]
     top = min(_heading_level(c) for c in headings)
     tops = [c for c in headings if _heading_level(c) == top]
-    title = clean_text(tops[0].text) if len(tops) == 1 else _material_title(material)
+    title = _heading_title(tops[0]) if len(tops) == 1 else _material_title(material)
     if len(tops) == 1:
         module_level = top + 1
         deeper = {_heading_level(c) for c in headings if _heading_level(c) > module_level}
@@ -151,7 +136,8 @@ def _parts_from_headings(material: MaterialDocument, whole_course: bool) -> list
             return [_part_from_headings(material, title, body)]
     else:
         module_level, body = top, list(chunks)
-        if not whole_course:
+        # Several top headings are chapters only when they have sections of their own.
+        if not whole_course or all(_heading_level(c) == top for c in headings):
             return [_part_from_headings(material, title, body)]
     intro, chapters = _split_at(body, module_level, title)
     parts = [_part_from_headings(material, c.title, c.chunks) for c in chapters]
@@ -246,183 +232,168 @@ def _parts_of(material: MaterialDocument, whole_course: bool) -> list[_Part]:
     return [_Part(title, material, [], _flat_sections(title, chunks))]
 
 
-def _sentences(chunks: Sequence[Chunk]) -> Iterator[_Sentence]:
-    for chunk in chunks:
-        if chunk.kind is ChunkKind.HEADING:
-            continue
-        # Lines of a slide are separate statements; elsewhere a line break is only wrapping.
-        blocks = chunk.text.splitlines() if chunk.kind is ChunkKind.SLIDE_TEXT else [chunk.text]
-        for block in blocks:
-            for piece in SENTENCE_BREAK.split(block):
-                text = " ".join(piece.split())
-                if text:
-                    yield _Sentence(text, chunk)
+def _normalized(text: str) -> str:
+    return " ".join(clean_text(text).lower().split())
 
 
-def term_key(term: str) -> str:
-    """The form two spellings of the same term share: lower case, singular."""
-    key = " ".join(clean_text(term).lower().split())
-    if len(key) > 4 and key.endswith("s") and not key.endswith("ss"):
-        key = key[:-1]
-    return key
+def _site_chrome(materials: Sequence[MaterialDocument]) -> frozenset[str]:
+    """Headings and short lines most pages of a site repeat: its name, navigation, help."""
+    if len(materials) < 3:
+        return frozenset()
+    counts: Counter[str] = Counter()
+    for material in materials:
+        counts.update(
+            {
+                _normalized(c.text)
+                for c in material.document.chunks
+                if c.kind is ChunkKind.HEADING or len(c.text.split()) <= 12
+            }
+        )
+    needed = max(3, CHROME_SHARE * len(materials))
+    return frozenset(text for text, count in counts.items() if count >= needed and text)
 
 
-def _acceptable(term: str) -> bool:
-    words = term.lower().split()
-    return (
-        bool(words)
-        and words[0] not in ANAPHORIC_STARTS
-        and words[-1] not in GENERIC_TERMS
-        and len(term) >= 3
+def _front_matter_title(text: str) -> str | None:
+    """The `title:` of a front matter block that reached us as text, if `text` is one."""
+    if not FRONT_MATTER.match(text.strip()):
+        return None
+    match = FRONT_MATTER_TITLE.search(text)
+    return match["title"].strip().strip("\"'") if match else ""
+
+
+def _site_name(titles: Sequence[str]) -> str | None:
+    """The title segment most pages share (`… - The Rust Programming Language`), if any."""
+    if len(titles) < 2:
+        return None
+    counts = Counter(
+        segment
+        for title in titles
+        for segment in {part.strip() for part in TITLE_SEPARATORS.split(title)[1:]}
+        if segment
     )
+    if not counts:
+        return None
+    segment, count = counts.most_common(1)[0]
+    return segment if count >= max(2, CHROME_SHARE * len(titles)) else None
 
 
-def _display(term: str) -> str:
-    term = clean_text(term).strip(" -")
-    return term[:1].upper() + term[1:]
+def _strip_site_name(title: str, site: str | None) -> str:
+    if not site or title.strip() == site:
+        return title
+    parts = [p for p in TITLE_SEPARATORS.split(title) if p.strip() and p.strip() != site]
+    return " - ".join(parts) if parts else title
 
 
-def _find_terms(sentences: Sequence[_Sentence]) -> list[_Term]:
-    """Key terms of a lesson with the sentence that introduces each, best first."""
-    found: dict[str, _Term] = {}
-
-    def offer(term: str, sentence: _Sentence, rank: int) -> None:
-        term = clean_text(term)
-        key = term_key(term)
-        if not _acceptable(term) or (key in found and found[key].rank <= rank):
-            return
-        definition = clean_text(sentence.text)
-        found[key] = _Term(_display(term), definition, sentence.chunk, rank)
-
-    for index, sentence in enumerate(sentences):
-        plain = clean_text(sentence.text)
-        match = DEFINED_AT_START.match(plain) or DEFINED_BY_VERB.match(plain)
-        if match:
-            offer(match["term"], sentence, 0)
-        named = NAMED_AT_END.search(plain)
-        if named:
-            offer(named["term"], sentence, 0)
-        if "**" in sentence.text or "__" in sentence.text:
-            for bold in BOLD.finditer(sentence.text):
-                term = bold["a"] or bold["b"]
-                introducing = sentence
-                if term_key(plain) == term_key(term) and index + 1 < len(sentences):
-                    introducing = sentences[index + 1]
-                offer(term, introducing, 1)
-    if len(found) < 2:
-        counts = Counter(phrase for s in sentences for phrase in CAPITALISED_PHRASE.findall(s.text))
-        for phrase, count in counts.most_common():
-            if count < 2:
-                break
-            first = next(s for s in sentences if phrase in s.text)
-            offer(phrase, first, 2)
-    terms = sorted(found.values(), key=lambda t: t.rank)
-    return terms[:MAX_CONCEPTS_PER_LESSON]
-
-
-class _ConceptBuilder:
-    """Concepts with references from the chunks that define and mention them."""
-
-    def __init__(self, material: MaterialDocument) -> None:
-        self.material = material
-        self.is_url = material.label.startswith(("http://", "https://"))
-
-    def build(self, term: _Term, sentences: Sequence[_Sentence]) -> Concept:
-        concept = Concept(title=term.title, definition=term.definition)
-        needle = term_key(term.title)
-        self._add_references(concept, term.chunk)
-        for sentence in sentences:
-            lowered = sentence.text.lower()
-            if needle not in lowered:
+def _prepared(materials: Sequence[MaterialDocument]) -> list[MaterialDocument]:
+    """The materials without back matter, site chrome and front matter, titled by themselves."""
+    chrome = _site_chrome(materials)
+    site = _site_name([m.document.title for m in materials])
+    prepared: list[MaterialDocument] = []
+    for material in materials:
+        title = _strip_site_name(material.document.title, site)
+        chunks: list[Chunk] = []
+        for chunk in material.document.chunks:
+            if chunk.back_matter or (chrome and _normalized(chunk.text) in chrome):
                 continue
-            self._add_references(concept, sentence.chunk)
-            if len(concept.examples) < MAX_EXAMPLES and any(m in lowered for m in EXAMPLE_MARKERS):
-                example = clean_text(sentence.text)
-                if example != concept.definition and example not in concept.examples:
-                    concept.examples.append(example)
-        return concept
-
-    def _add_references(self, concept: Concept, chunk: Chunk) -> None:
-        ref, material_id = chunk.ref, self.material.material_id
-        if ref.page is not None and len(concept.page_references) < MAX_REFERENCES_PER_KIND:
-            page = PageReference(material_id=material_id, page=ref.page)
-            if page not in concept.page_references:
-                concept.page_references.append(page)
-        if ref.slide is not None and len(concept.slide_references) < MAX_REFERENCES_PER_KIND:
-            slide = SlideReference(material_id=material_id, slide=ref.slide)
-            if slide not in concept.slide_references:
-                concept.slide_references.append(slide)
-        if ref.start_seconds is not None and len(concept.timecodes) < MAX_REFERENCES_PER_KIND:
-            time = TimecodeReference(
-                material_id=material_id, timecode=format_timecode(ref.start_seconds)
-            )
-            if time not in concept.timecodes:
-                concept.timecodes.append(time)
-        url = ref.url or (self.material.label if self.is_url else None)
-        if url and len(concept.web_references) < MAX_REFERENCES_PER_KIND:
-            web = WebReference(material_id=material_id, url=url)
-            if web not in concept.web_references:
-                concept.web_references.append(web)
-
-
-def _key_phrase(concept: Concept) -> str:
-    """The part of a definition after the term, short enough for a grading criterion."""
-    definition = concept.definition
-    lowered = definition.lower()
-    position = lowered.find(term_key(concept.title))
-    tail = definition[position + len(concept.title) :] if position >= 0 else definition
-    words = tail.split()[:14]
-    return " ".join(words).rstrip(".,;:")
-
-
-def _exercises(concepts: Sequence[Concept], level: int) -> list[Exercise]:
-    """Exercises from templates: explain each concept, apply its example, relate two concepts."""
-    exercises: list[Exercise] = []
-    for concept in concepts[:MAX_EXERCISE_CONCEPTS_PER_LESSON]:
-        exercises.append(
-            Exercise(
-                description=f"Explain in your own words what {concept.title} is.",
-                reference_solution=concept.definition,
-                grading_criteria=[
-                    f"Says that {concept.title} {_key_phrase(concept)}",
-                    "Uses the term precisely, without contradicting the lesson",
-                ],
-                difficulty=level,
-            )
+            front = _front_matter_title(chunk.text) if chunk.kind is ChunkKind.HEADING else None
+            if front is not None:
+                title = front or title
+                continue
+            chunks.append(chunk)
+        if not any(c.text.strip() for c in chunks):
+            continue
+        document = SourceDocument(
+            source_type=material.document.source_type,
+            title=title,
+            chunks=chunks,
+            metadata=material.document.metadata,
         )
-        if concept.examples:
-            exercises.append(
-                Exercise(
-                    description=f"Give your own example of {concept.title} and say why it fits.",
-                    reference_solution=concept.examples[0],
-                    grading_criteria=[
-                        f"The example is an instance of {concept.title}",
-                        "The explanation refers to the definition",
-                    ],
-                    difficulty=min(level + 1, 5),
-                )
-            )
-    if len(concepts) >= 2:
-        first, second = concepts[0], concepts[1]
-        exercises.append(
-            Exercise(
-                description=f"How are {first.title} and {second.title} related? Compare them.",
-                reference_solution=f"{first.definition} {second.definition}",
-                grading_criteria=[
-                    f"Defines {first.title} correctly",
-                    f"Defines {second.title} correctly",
-                    "States a real similarity or difference",
-                ],
-                difficulty=min(level + 2, 5),
-            )
-        )
-    return exercises
+        prepared.append(replace(material, document=document))
+    return prepared
+
+
+def _file_chapter(label: str) -> tuple[str, int] | None:
+    """The chapter a file name places the file in: `ch01-02-…` → (`ch01`, 2)."""
+    name = label.rsplit("/", 1)[-1]
+    match = CHAPTER_FILE.match(name) or NAMED_FILE.match(name)
+    return (match["chapter"].lower(), int(match["section"])) if match else None
+
+
+def _top_heading(material: MaterialDocument) -> str | None:
+    headings = [c for c in material.document.chunks if _is_heading(c)]
+    if not headings:
+        return None
+    top = min(_heading_level(c) for c in headings)
+    tops = [c for c in headings if _heading_level(c) == top]
+    return _normalized(tops[0].text) if len(tops) == 1 else None
+
+
+def _chapters(materials: Sequence[MaterialDocument]) -> list[list[MaterialDocument]]:
+    """Consecutive materials of one chapter: a shared file-name prefix or top heading."""
+    keys = [_file_chapter(m.label) for m in materials]
+    with_intro = {key[0] for key in keys if key is not None and key[1] == 0}
+    groups: list[list[MaterialDocument]] = []
+    previous: str | None = None
+    for material, key in zip(materials, keys, strict=True):
+        chapter: str | None = None
+        numbered = CHAPTER_FILE.match(material.label.rsplit("/", 1)[-1])
+        if key is not None and (numbered or key[0] in with_intro):
+            chapter = f"file:{key[0]}"
+        elif (heading := _top_heading(material)) is not None:
+            chapter = f"heading:{heading}"
+        if groups and chapter is not None and chapter == previous:
+            groups[-1].append(material)
+        else:
+            groups.append([material])
+        previous = chapter
+    return groups
+
+
+def _words(chunks: Sequence[Chunk]) -> int:
+    return sum(len(c.text.split()) for c in chunks if c.kind is not ChunkKind.HEADING)
+
+
+def _body(material: MaterialDocument) -> tuple[str, list[Chunk]]:
+    """A file's own title and its chunks below that title."""
+    chunks = material.document.chunks
+    headings = [c for c in chunks if _is_heading(c)]
+    if headings:
+        top = min(_heading_level(c) for c in headings)
+        tops = [c for c in headings if _heading_level(c) == top]
+        if len(tops) == 1:
+            return _heading_title(tops[0]), [c for c in chunks if c is not tops[0]]
+    return _material_title(material), list(chunks)
+
+
+def _chapter_part(group: Sequence[MaterialDocument]) -> _Part:
+    """One module from a chapter's files: the opening page describes it, each file is a lesson."""
+    title, intro = _body(group[0])
+    sections: list[_Section] = []
+    if _words(intro) > SHORT_INTRO_WORDS:
+        sections.append(_Section(title, intro, group[0]))
+        intro = []
+    for member in group[1:]:
+        member_title, chunks = _body(member)
+        sections.append(_Section(member_title, chunks, member))
+    return _Part(title, group[0], intro, sections)
+
+
+def _course_parts(materials: Sequence[MaterialDocument]) -> list[_Part]:
+    groups = _chapters(materials)
+    whole_course = len(groups) == 1 and len(groups[0]) == 1
+    parts: list[_Part] = []
+    for group in groups:
+        if len(group) > 1:
+            parts.append(_chapter_part(group))
+        else:
+            parts += _parts_of(group[0], whole_course)
+    return parts
 
 
 def _summary(chunks: Sequence[Chunk], limit: int = 300) -> str:
     """The first sentences of some chunks, up to about `limit` characters."""
     text = ""
-    for sentence in _sentences(chunks):
+    for sentence in sentences(chunks):
         candidate = f"{text} {clean_text(sentence.text)}".strip()
         if text and len(candidate) > limit:
             break
@@ -438,55 +409,153 @@ def _join(items: Sequence[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+class _ConceptBuilder:
+    """Concepts with references to the chunks that define and mention them, and nowhere else."""
+
+    def __init__(self, material: MaterialDocument) -> None:
+        self.material = material
+        self.is_url = material.label.startswith(("http://", "https://"))
+
+    def build(self, term: Term, lesson_sentences: Sequence[Sentence]) -> Concept:
+        concept = Concept(title=term.title, definition=term.definition)
+        needle = term_key(term.title)
+        self.add_references(concept, term.chunk)
+        for sentence in lesson_sentences:
+            if not sentence.index.mentions(needle):
+                continue
+            self.add_references(concept, sentence.chunk)
+            lowered = sentence.text.lower()
+            if len(concept.examples) < MAX_EXAMPLES and any(m in lowered for m in EXAMPLE_MARKERS):
+                example = clean_text(sentence.text)
+                if example != concept.definition and example not in concept.examples:
+                    concept.examples.append(example)
+        return concept
+
+    def add_references(self, concept: Concept, chunk: Chunk) -> None:
+        ref, material_id = chunk.ref, self.material.material_id
+        if ref.page is not None and len(concept.page_references) < MAX_REFERENCES_PER_KIND:
+            page = PageReference(material_id=material_id, page=ref.page)
+            if page not in concept.page_references:
+                concept.page_references.append(page)
+        if ref.slide is not None and len(concept.slide_references) < MAX_REFERENCES_PER_KIND:
+            slide = SlideReference(material_id=material_id, slide=ref.slide)
+            if slide not in concept.slide_references:
+                concept.slide_references.append(slide)
+        if ref.start_seconds is not None and len(concept.timecodes) < MAX_REFERENCES_PER_KIND:
+            time = TimecodeReference(
+                material_id=material_id, timecode=format_timecode(ref.start_seconds)
+            )
+            if time not in concept.timecodes:
+                concept.timecodes.append(time)
+        url = ref.url or (self.material.label if self.is_url or ref.anchor else None)
+        if url and len(concept.web_references) < MAX_REFERENCES_PER_KIND:
+            if ref.anchor:
+                url = f"{url.split('#', 1)[0]}#{ref.anchor}"
+            web = WebReference(material_id=material_id, url=url)
+            if web not in concept.web_references:
+                concept.web_references.append(web)
+
+
+def _context(concept: Concept, prose: Sequence[str]) -> str | None:
+    """A sentence of the lesson, other than the definition, that uses the term: for applying it."""
+    key = term_key(concept.title)
+    candidates = [
+        s for s in prose if s != concept.definition and mentions(s, key) and complete_sentence(s)
+    ]
+    examples = [s for s in candidates if any(m in s.lower() for m in EXAMPLE_MARKERS)]
+    chosen = examples or candidates
+    return chosen[0] if chosen else None
+
+
+@dataclass(eq=False)
+class _Built:
+    section: _Section
+    lesson: Lesson
+    keys: list[str]
+
+
 class _Structurer:
     def __init__(self, materials: Sequence[MaterialDocument]) -> None:
-        whole_course = len(materials) == 1
-        self.parts = [part for m in materials for part in _parts_of(m, whole_course)]
+        self.parts = _course_parts(_prepared(materials))
         self.seen_terms: set[str] = set()
+        self._sentences: dict[int, list[Sentence]] = {}
 
-    def module(self, part: _Part, position: int) -> Module:
-        difficulty = (
-            LEVELS[min(2, position * 3 // len(self.parts))] if len(self.parts) > 1 else "medium"
-        )
-        level = {"easy": 1, "medium": 2, "hard": 3}[difficulty]
-        builder = _ConceptBuilder(part.material)
-        lessons = [
-            self.lesson(section, part, builder, level, n)
-            for n, section in enumerate(part.sections, 1)
-        ]
-        concepts = [c.title for lesson in lessons for c in lesson.concepts]
-        goal_topics = concepts[:3] or [lesson.title for lesson in lessons[:3]]
-        description = _summary(part.intro) or _summary(
-            part.sections[0].chunks if part.sections else []
-        )
-        return Module(
-            title=part.title,
-            description=description,
-            learning_goal=f"Understand {_join(goal_topics)}." if goal_topics else "",
-            expected_knowledge=concepts[:8],
-            expected_skills=[f"Explain {c}" for c in concepts[:3]]
-            + ([f"Relate {concepts[0]} and {concepts[1]}"] if len(concepts) >= 2 else []),
-            difficulty=difficulty,
-            lessons=lessons,
-        )
+    def sentences(self, chunks: Sequence[Chunk]) -> list[Sentence]:
+        """The chunks' sentences, split once: a lesson rebuilt after a merge reuses them."""
+        found: list[Sentence] = []
+        for chunk in chunks:
+            cached = self._sentences.get(id(chunk))
+            if cached is None:
+                cached = self._sentences[id(chunk)] = list(sentences([chunk]))
+            found += cached
+        return found
+
+    def lessons(self, part: _Part, level: int) -> list[Lesson]:
+        """One lesson per section; a section without concept or exercise joins its neighbour.
+
+        It joins the lesson before it (the one after, at the start of a module): its span of
+        slides or video widens that lesson's, and its sentences still feed that lesson's
+        concept references.
+        """
+        built: list[_Built] = []
+        for number, section in enumerate(part.sections, 1):
+            # Terms a module's introduction defines belong to its first lesson.
+            intro = part.intro if number == 1 else []
+            lesson, keys = self.lesson(section, intro, part, level, number)
+            built.append(_Built(section, lesson, keys))
+        kept = [b for b in built if b.lesson.concepts or b.lesson.exercises]
+        kept_ids = {id(b) for b in kept}
+        if not kept:
+            chunks = [*part.intro, *(c for s in part.sections for c in s.chunks)]
+            lesson, _ = self.lesson(_Section(part.title, chunks, part.material), [], part, level, 1)
+            return [lesson]
+        target = kept[0]
+        for item in built:
+            if id(item) in kept_ids:
+                target = item
+                continue
+            target.section.chunks = [*target.section.chunks, *item.section.chunks]
+        for item in kept:
+            material = item.section.material or part.material
+            self._set_ranges(item.lesson, item.section, material)
+            self._cite_mentions(item.lesson, item.section, material)
+        return [b.lesson for b in kept]
+
+    def _cite_mentions(self, lesson: Lesson, section: _Section, material: MaterialDocument) -> None:
+        """References for mentions of a lesson's concepts in the sections merged into it."""
+        builder = _ConceptBuilder(material)
+        lesson_sentences = self.sentences(section.chunks)
+        for concept in lesson.concepts:
+            key = term_key(concept.title)
+            for sentence in lesson_sentences:
+                if sentence.index.mentions(key):
+                    builder.add_references(concept, sentence.chunk)
 
     def lesson(
-        self, section: _Section, part: _Part, builder: _ConceptBuilder, level: int, number: int
-    ) -> Lesson:
-        # Terms a module's introduction defines belong to its first lesson.
-        intro = part.intro if number == 1 else []
-        sentences = list(_sentences([*intro, *section.chunks]))
+        self, section: _Section, intro: Sequence[Chunk], part: _Part, level: int, number: int
+    ) -> tuple[Lesson, list[str]]:
+        material = section.material or part.material
+        builder = _ConceptBuilder(material)
+        lesson_sentences = self.sentences([*intro, *section.chunks])
+        # Sub-headings name the lesson's topics; its own title may name its one topic.
+        headings = [_heading_title(c) for c in section.chunks if _is_heading(c)]
+        headings.append(section.title)
         concepts: list[Concept] = []
-        for term in _find_terms(sentences):
+        keys: list[str] = []
+        for term in find_terms(lesson_sentences, headings, MAX_CONCEPTS_PER_LESSON * 2):
             key = term_key(term.title)
-            if key in self.seen_terms:
+            if key in self.seen_terms or len(concepts) >= MAX_CONCEPTS_PER_LESSON:
                 continue
             self.seen_terms.add(key)
-            concepts.append(builder.build(term, sentences))
+            keys.append(key)
+            concepts.append(builder.build(term, lesson_sentences))
         title = section.title or (concepts[0].title if concepts else f"{part.title}, part {number}")
-        lesson = Lesson(title=title, concepts=concepts, exercises=_exercises(concepts, level))
-        self._set_ranges(lesson, section, part.material)
-        return lesson
+        prose = [s.plain for s in lesson_sentences]
+        contexts = {c.title: ctx for c in concepts if (ctx := _context(c, prose))}
+        exercises = lesson_exercises(title, section.chunks, concepts, contexts, prose, level)
+        lesson = Lesson(title=title, concepts=concepts, exercises=exercises)
+        self._set_ranges(lesson, section, material)
+        return lesson, keys
 
     @staticmethod
     def _set_ranges(lesson: Lesson, section: _Section, material: MaterialDocument) -> None:
@@ -501,8 +570,57 @@ class _Structurer:
             lesson.video_start = format_timecode(min(starts))
             lesson.video_end = format_timecode(max(ends or starts))
 
+    def module(self, part: _Part) -> Module:
+        """A module at the easiest level; `course` sets its difficulty once all are built."""
+        lessons = self.lessons(part, 1)
+        concepts = [c.title for lesson in lessons for c in lesson.concepts]
+        goal_topics = concepts[:3] or [lesson.title for lesson in lessons[:3]]
+        description = _summary(part.intro) or _summary(
+            part.sections[0].chunks if part.sections else []
+        )
+        return Module(
+            title=part.title,
+            description=description,
+            learning_goal=f"Understand {_join(goal_topics)}." if goal_topics else "",
+            expected_knowledge=concepts[:8],
+            expected_skills=[f"Explain {c}" for c in concepts[:3]]
+            + ([f"Relate {concepts[0]} and {concepts[1]}"] if len(concepts) >= 2 else []),
+            lessons=lessons,
+        )
+
+    def difficulties(self, modules: Sequence[Module]) -> list[Difficulty]:
+        """Each module's difficulty from its content: the earlier terms it builds on, its density.
+
+        Modules are ranked by (terms of earlier modules their text uses + concepts per hundred
+        words + share of code) and split into thirds; position only breaks ties.
+        """
+        if len(modules) <= 1:
+            return ["medium"] * len(modules)
+        earlier: set[str] = set()
+        scores: list[float] = []
+        for part, module in zip(self.parts, modules, strict=True):
+            chunks = [*part.intro, *(c for s in part.sections for c in s.chunks)]
+            index = TextIndex(" ".join(s.plain for s in self.sentences(chunks)))
+            own = {term_key(c.title) for lesson in module.lessons for c in lesson.concepts}
+            prerequisites = sum(1 for key in earlier - own if index.mentions(key))
+            words = max(1, len(index.lowered.split()))
+            code = sum(len(c.text.split()) for c in chunks if c.kind is ChunkKind.CODE)
+            scores.append(prerequisites + 100 * len(own) / words + 2 * code / (words + code))
+            earlier |= own
+        ranked = sorted(range(len(scores)), key=lambda n: (scores[n], n))
+        levels: list[Difficulty] = ["medium"] * len(scores)
+        for rank, index_ in enumerate(ranked):
+            levels[index_] = LEVELS[min(2, rank * 3 // len(scores))]
+        return levels
+
     def course(self, title: str | None) -> CourseStructure:
-        modules = [self.module(part, n) for n, part in enumerate(self.parts)]
+        modules = [self.module(part) for part in self.parts]
+        for module, difficulty in zip(modules, self.difficulties(modules), strict=True):
+            module.difficulty = difficulty
+            extra = LEVELS.index(difficulty)
+            for lesson in module.lessons:
+                for exercise in lesson.exercises:
+                    exercise.difficulty = min(5, exercise.difficulty + extra)
         module_titles = [m.title for m in modules]
         return CourseStructure(
             title=title or (module_titles[0] if len(modules) == 1 else self._course_title()),

@@ -41,6 +41,7 @@ async def structure_course(
                 source_type=material.source_type,
                 label=material.filename or material.source_url or str(material.id),
                 document=SourceDocument.model_validate(material.document),
+                position=material.position,
             )
             for material in materials
             if material.document is not None
@@ -70,6 +71,7 @@ async def structure_course(
         "concepts": saved.concepts,
         "exercises": saved.exercises,
         "dropped_references": result.dropped_references,
+        "references_without_term": result.references_without_term,
         "model": result.model_used,
         "provider": result.provider,
         "offline_fallback": result.offline_fallback,

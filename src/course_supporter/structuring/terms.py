@@ -1,0 +1,294 @@
+"""Candidate terms of a lesson, the sentences that define them, and what is not a term."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from course_supporter.ingestion.document import Chunk, ChunkKind
+
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'“(*_\[`A-Z0-9])")
+TERM_WORD = r"[A-Za-z][\w+#\-]*"
+TERM = rf"{TERM_WORD}(?:[ \-]{TERM_WORD}){{0,3}}?"
+DEFINED_AT_START = re.compile(
+    rf"^(?:(?:an?|the|each|every)\s+)?(?P<term>{TERM})(?:\s*\([^)]{{1,40}}\))?"
+    r"(?:,[^,]{1,60},)?\s+(?:is|are)\s+"
+    r"(?:an?|the|one of the|a kind of|a type of|defined as)\s",
+    re.IGNORECASE,
+)
+DEFINED_BY_VERB = re.compile(
+    rf"^(?:(?:an?|the)\s+)?(?P<term>{TERM})\s+(?:refers? to|means|describes|represents)\s",
+    re.IGNORECASE,
+)
+NAMED_AT_END = re.compile(
+    rf"\b(?:is|are) (?:called|known as|named) (?:an?\s+|the\s+)?"
+    rf"[\"'“*_]*(?P<term>{TERM})[\"'”*_]*[.,;:]",
+    re.IGNORECASE,
+)
+BOLD = re.compile(r"\*\*(?P<a>[^*\n]{2,60}?)\*\*|__(?P<b>[^_\n]{2,60}?)__")
+CAPITALISED_PHRASE = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}\b")
+MARKUP = re.compile(r"[*_`#]+")
+ARTICLE = re.compile(r"^(?:an?|the)\s+")
+WORD = re.compile(r"[\w'\u2019+#-]+")
+CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
+CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
+COMPLETE_SENTENCE = re.compile(r"^[\"'“(`A-Z0-9].*[.!?][\"'”)]?$", re.DOTALL)
+
+_FUNCTION_WORDS_TEXT = """
+    a an the this that these those it its there here what which who whom whose he she they
+    we you i me us them my our your their his her such another one all some most many much few
+    both either neither each every none any no not nothing everything something anything
+    if when while because since although though unless until whether so than then as also
+    and or but nor yet for of to in on at by from with without into onto over under about
+    after before between through during above below up down out off again further once
+    is are was were be been being am do does did doing done has have had having can could
+    shall should will would may might must let lets let's how why where just only very too
+    first second third next last finally now later often always never usually however
+    therefore thus hence instead rather even still already like unlike per via yes"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
+_GENERIC_WORDS_TEXT = """
+    result results output answer example examples problem idea goal reason difference
+    point solution way ways thing things step steps rest case cases part parts lesson lessons
+    chapter chapters section sections course module following above below same other only main
+    key summary introduction overview conclusion note notes details information content contents
+    description descriptions usage configuration setup basics
+    type types kind kinds line lines time times use uses work"""
+GENERIC_WORDS = frozenset(_GENERIC_WORDS_TEXT.split())
+_VERBS_OF_A_CLAUSE_TEXT = """
+    is are was were be been being am does did has have had can could shall should will would
+    may might must isn't aren't don't doesn't didn't won't can't"""
+VERBS_OF_A_CLAUSE = frozenset(_VERBS_OF_A_CLAUSE_TEXT.split())
+JOINING_WORDS = frozenset({"of", "and", "or"})
+"""Function words a term may hold inside (`separation of concerns`); others make a fragment."""
+MAX_TERM_WORDS = 5
+MAX_TERM_CHARS = 48
+MIN_DEFINITION_WORDS = 5
+MAX_DEFINITION_WORDS = 60
+
+
+@dataclass
+class Sentence:
+    text: str
+    chunk: Chunk
+
+    @cached_property
+    def plain(self) -> str:
+        """The sentence without markup."""
+        return clean_text(self.text)
+
+    @cached_property
+    def index(self) -> TextIndex:
+        return TextIndex(self.plain)
+
+    @cached_property
+    def complete(self) -> bool:
+        return complete_sentence(self.plain)
+
+    @cached_property
+    def defined_key(self) -> str | None:
+        """The key of the term this sentence defines (`X is a …`), if it is a definition."""
+        match = DEFINED_AT_START.match(self.plain) or DEFINED_BY_VERB.match(self.plain)
+        return term_key(match["term"]) if match else None
+
+    @cached_property
+    def defined_terms(self) -> list[str]:
+        """Terms this sentence defines or names (`… is called X.`), as written."""
+        found = []
+        match = DEFINED_AT_START.match(self.plain) or DEFINED_BY_VERB.match(self.plain)
+        if match:
+            found.append(match["term"])
+        named = NAMED_AT_END.search(self.plain)
+        if named:
+            found.append(named["term"])
+        return found
+
+
+@dataclass
+class Term:
+    title: str
+    definition: str
+    chunk: Chunk
+    rank: int
+    defined: bool
+    """Whether the definition is a defining sentence (`X is a …`), not just a mention."""
+
+
+def clean_text(text: str) -> str:
+    """Text without Markdown emphasis markers and with single spaces."""
+    return " ".join(MARKUP.sub("", text).split())
+
+
+def term_key(term: str) -> str:
+    """The form two spellings of the same term share: lower case, singular."""
+    key = " ".join(clean_text(term).lower().split())
+    if len(key) > 4 and key.endswith("s") and not key.endswith(("ss", "us", "is")):
+        key = key[:-1]
+    return key
+
+
+class TextIndex:
+    """A text prepared for many term look-ups: lower case, without markup, its words as a set."""
+
+    def __init__(self, text: str) -> None:
+        self.lowered = clean_text(text).lower()
+        self.words = frozenset(WORD.findall(self.lowered))
+
+    def mentions(self, key: str) -> bool:
+        """Whether the text contains the term whose key is `key`, as whole words."""
+        if not all(w in self.words or w + "s" in self.words for w in WORD.findall(key)):
+            return False
+        return _mentions_lowered(self.lowered, key)
+
+
+def mentions(text: str, key: str) -> bool:
+    """Whether `text` (any case) contains the term whose key is `key`, as whole words."""
+    return _mentions_lowered(clean_text(text).lower(), key)
+
+
+def _mentions_lowered(lowered: str, key: str) -> bool:
+    start = lowered.find(key)
+    while start >= 0:
+        before = lowered[start - 1] if start else " "
+        after_index = start + len(key)
+        after = lowered[after_index] if after_index < len(lowered) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() and after != "s"):
+            return True
+        start = lowered.find(key, start + 1)
+    return False
+
+
+def is_code_term(term: str) -> bool:
+    """An identifier, keyword or type name as code prints it (`u32`, `Vec<T>`, `npm_config`)."""
+    return " " not in term and bool(CODE_TOKEN.match(term)) and not term.isalpha()
+
+
+def acceptable_term(term: str) -> bool:
+    """A term a teacher would keep: a noun phrase or an identifier, not a fragment or code noise."""
+    term = term.strip()
+    words = term.split()
+    if not words or len(term) > MAX_TERM_CHARS or len(words) > MAX_TERM_WORDS:
+        return False
+    if CODE_NOISE.search(term) or term.isdigit():
+        return False
+    lowered = [w.lower().strip(".,;:!?'\"()") for w in words]
+    if lowered[0] in FUNCTION_WORDS or lowered[-1] in FUNCTION_WORDS:
+        return False
+    if any(w in FUNCTION_WORDS and w not in JOINING_WORDS for w in lowered[1:-1]):
+        return False
+    if lowered[-1] in GENERIC_WORDS and len(words) == 1:
+        return False
+    if any(w in VERBS_OF_A_CLAUSE for w in lowered):
+        return False
+    if term[-1] in ".,;:!?" or ("\u2019" in term and len(words) > 1):
+        return False
+    if len(words) == 1 and len(term) < 3 and not is_code_term(term):
+        return False
+    return any(ch.isalpha() for ch in term)
+
+
+def complete_sentence(text: str) -> bool:
+    """A whole sentence: opens with a capital (or code), ends with a stop, not too short or long."""
+    words = text.split()
+    return (
+        MIN_DEFINITION_WORDS <= len(words) <= MAX_DEFINITION_WORDS
+        and bool(COMPLETE_SENTENCE.match(text))
+        and not text.rstrip(".!?").endswith((":", ","))
+        and not CODE_NOISE.search(text.split(" ", 1)[0])
+    )
+
+
+def display(term: str) -> str:
+    term = clean_text(term).strip(" -") if not is_code_term(term) else term.strip()
+    if is_code_term(term) or term[:2].isupper():
+        return term
+    return term[:1].upper() + term[1:]
+
+
+def sentences(chunks: Sequence[Chunk]) -> Iterator[Sentence]:
+    """The prose sentences of some chunks; headings and code listings are not prose."""
+    for chunk in chunks:
+        if chunk.kind in (ChunkKind.HEADING, ChunkKind.CODE) or chunk.back_matter:
+            continue
+        # Lines of a slide are separate statements; elsewhere a line break is only wrapping.
+        blocks = chunk.text.splitlines() if chunk.kind is ChunkKind.SLIDE_TEXT else [chunk.text]
+        for block in blocks:
+            for piece in SENTENCE_BREAK.split(block):
+                text = " ".join(piece.split())
+                if text:
+                    yield Sentence(text, chunk)
+
+
+def _defining(term_key_: str, found: Sequence[Sentence]) -> Sentence | None:
+    """The sentence among `found` that defines the term, else one whose subject it is, else
+    the first complete sentence that names it."""
+    subject: Sentence | None = None
+    first: Sentence | None = None
+    for sentence in found:
+        if not sentence.complete or not sentence.index.mentions(term_key_):
+            continue
+        if sentence.defined_key == term_key_:
+            return sentence
+        opening = ARTICLE.sub("", sentence.index.lowered, count=1)
+        if subject is None and opening.startswith(term_key_):
+            subject = sentence
+        first = first or sentence
+    return subject or first
+
+
+def find_terms(
+    lesson_sentences: Sequence[Sentence], headings: Sequence[str], limit: int
+) -> list[Term]:
+    """Key terms of a lesson with the sentence that introduces each, best first.
+
+    Candidates: defined-term patterns, what the material emphasises (bold, inline code,
+    glossary terms), sub-headings, then repeated capitalised phrases; a candidate without
+    a complete sentence that names it is not a concept.
+    """
+    found: dict[str, Term] = {}
+    order: dict[str, int] = {}
+
+    def offer(term: str, sentence: Sentence | None, rank: int) -> None:
+        term = term.strip() if is_code_term(term.strip()) else clean_text(term)
+        key = term_key(term)
+        if not acceptable_term(term) or (key in found and found[key].rank <= rank):
+            return
+        if sentence is None or not sentence.complete or not sentence.index.mentions(key):
+            sentence = _defining(key, lesson_sentences)
+            if sentence is None:
+                return
+        defined = sentence.defined_key == key or rank == 0
+        found[key] = Term(display(term), sentence.plain, sentence.chunk, rank, defined)
+        order.setdefault(key, len(order))
+
+    emphasis_counts: Counter[str] = Counter()
+    for index, sentence in enumerate(lesson_sentences):
+        plain = sentence.plain
+        for term in sentence.defined_terms:
+            offer(term, sentence, 0)
+        if "**" in sentence.text or "__" in sentence.text:
+            for bold in BOLD.finditer(sentence.text):
+                term = bold["a"] or bold["b"]
+                introducing = sentence
+                if term_key(plain) == term_key(term) and index + 1 < len(lesson_sentences):
+                    introducing = lesson_sentences[index + 1]
+                offer(term, introducing, 1)
+    for chunk in {id(s.chunk): s.chunk for s in lesson_sentences}.values():
+        emphasis_counts.update(e.strip() for e in chunk.emphasis if e.strip())
+    for term, _ in emphasis_counts.most_common():
+        key = term_key(term)
+        offer(term, _defining(key, lesson_sentences), 1 if not is_code_term(term) else 2)
+    for heading in headings:
+        offer(heading, _defining(term_key(heading), lesson_sentences), 2)
+    if len(found) < 2:
+        counts = Counter(
+            phrase for s in lesson_sentences for phrase in CAPITALISED_PHRASE.findall(s.text)
+        )
+        for phrase, count in counts.most_common():
+            if count < 2:
+                break
+            offer(phrase, next(s for s in lesson_sentences if phrase in s.text), 3)
+    terms = sorted(found.values(), key=lambda t: (t.rank, order[term_key(t.title)]))
+    return terms[:limit]

@@ -1,0 +1,261 @@
+"""Small samples cut to look like the real corpora, held to the real-materials targets."""
+
+from __future__ import annotations
+
+import uuid
+
+from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.offline import structure_offline
+from course_supporter.structuring.quality import assess, is_fragment, misses
+from course_supporter.structuring.references import drop_missing_references
+from course_supporter.structuring.schemas import CourseStructure
+
+SITE = "The Rust Programming Language"
+
+
+def heading(text: str, level: int, **ref: object) -> Chunk:
+    return Chunk(kind=ChunkKind.HEADING, text=text, ref=Reference(heading_level=level, **ref))
+
+
+def para(text: str, *emphasis: str, **ref: object) -> Chunk:
+    return Chunk(kind=ChunkKind.PARAGRAPH, text=text, emphasis=list(emphasis), ref=Reference(**ref))
+
+
+def code(text: str, **ref: object) -> Chunk:
+    return Chunk(kind=ChunkKind.CODE, text=text, ref=Reference(**ref))
+
+
+def page(name: str, title: str, body: list[Chunk]) -> MaterialDocument:
+    """An mdBook page as ingestion yields it, navigation and site name included."""
+    chrome = [heading("Keyboard shortcuts", 2), para("Press S or / to search in the book")]
+    chrome.append(heading(SITE, 1))
+    document = SourceDocument(
+        source_type="text", title=f"{title} - {SITE}", chunks=[*chrome, *body]
+    )
+    return MaterialDocument(uuid.uuid5(uuid.NAMESPACE_URL, name), "text", name, document)
+
+
+def mdbook() -> list[MaterialDocument]:
+    anchor = {"anchor": "hello-world"}
+    return [
+        page(
+            "ch01-00-getting-started.html",
+            "Getting Started",
+            [
+                heading("Getting Started", 2, anchor="getting-started"),
+                para(
+                    "Let us start your Rust journey! There is a lot to learn, but every journey "
+                    "starts somewhere."
+                ),
+            ],
+        ),
+        page(
+            "ch01-01-installation.html",
+            "Installation",
+            [
+                heading("Installation", 2, anchor="installation"),
+                para(
+                    "The first step is to install Rust with rustup.",
+                    "rustup",
+                    anchor="installation",
+                ),
+                para(
+                    "Rustup is a command line tool for managing Rust versions and associated "
+                    "tools.",
+                    anchor="installation",
+                ),
+                para("1. Open a terminal.", anchor="installation"),
+                para("2. Run the installer script.", anchor="installation"),
+                para("3. Check the version with rustc --version.", anchor="installation"),
+                heading("Troubleshooting", 3, anchor="troubleshooting"),
+                para(
+                    "Because the default build may fail, check your linker first.",
+                    "Because the default build",
+                    anchor="troubleshooting",
+                ),
+            ],
+        ),
+        page(
+            "ch01-02-hello-world.html",
+            "Hello, World!",
+            [
+                heading("Hello, World!", 2, anchor="hello-world"),
+                para(
+                    "A macro is a way to write code that generates code; println! is one.",
+                    "println!",
+                    "First line",
+                    **anchor,
+                ),
+                code('fn main() {\n    println!("Hello, world!");\n}', **anchor),
+                para("Run the program and it prints the output:", **anchor),
+                code("Hello, world!", **anchor),
+                para(
+                    "Unlike a function, a macro can take a variable number of arguments.",
+                    "Everything",
+                    **anchor,
+                ),
+            ],
+        ),
+        page(
+            "ch02-00-guessing-game.html",
+            "Programming a Guessing Game",
+            [
+                heading("Programming a Guessing Game", 2, anchor="guessing"),
+                para("This chapter builds a small game.", anchor="guessing"),
+                heading("Storing Values with Variables", 3, anchor="storing-values"),
+                para(
+                    "A variable is a named place that holds a value.",
+                    "If there",
+                    anchor="storing-values",
+                ),
+                code("let mut guess = String::new();", anchor="storing-values"),
+                heading("Printing Values", 3, anchor="printing-values"),
+                para("More about this later.", anchor="printing-values"),
+            ],
+        ),
+    ]
+
+
+def built(materials: list[MaterialDocument]) -> tuple[CourseStructure, int]:
+    check = drop_missing_references(structure_offline(materials), materials)
+    return check.structure, check.without_term
+
+
+def test_a_documentation_site_becomes_chapters_of_sections_and_meets_the_targets() -> None:
+    materials = mdbook()
+    structure, without_term = built(materials)
+
+    assert [m.title for m in structure.modules] == [
+        "Getting Started",
+        "Programming a Guessing Game",
+    ]
+    first, second = structure.modules
+    # The 20-word intro page describes the chapter; it is not an empty lesson.
+    assert first.description.startswith("Let us start your Rust journey!")
+    assert [lesson.title for lesson in first.lessons] == ["Installation", "Hello, World!"]
+    # "Printing Values" has nothing to learn from: it joins its neighbour.
+    assert [lesson.title for lesson in second.lessons] == ["Storing Values with Variables"]
+    titles = [c.title for m in structure.modules for lesson in m.lessons for c in lesson.concepts]
+    assert "Rustup" in titles and "Macro" in titles and "Variable" in titles
+    assert not {"Because the default build", "First line", "Everything", "If there"} & set(titles)
+    macro = next(c for lesson in first.lessons for c in lesson.concepts if c.title == "Macro")
+    assert [r.url for r in macro.web_references] == ["ch01-02-hello-world.html#hello-world"]
+
+    outline = ["Getting Started", "Installation", "Hello, World!", "Programming a Guessing Game"]
+    report = assess(structure, outline, references_without_term=without_term, boilerplate=[SITE])
+    assert misses(report) == [], report
+    assert report.boilerplate_titles == 0 and report.references > 0
+
+
+def test_exercises_come_from_listings_procedures_contrasts_and_definitions() -> None:
+    structure, _ = built(mdbook())
+    installation, hello = structure.modules[0].lessons
+
+    procedure = installation.exercises[0]
+    assert procedure.description.startswith("Carry out the procedure from “Installation”")
+    assert procedure.reference_solution.splitlines()[:2] == [
+        "1. Open a terminal.",
+        "2. Run the installer script.",
+    ]
+    predict = hello.exercises[0]
+    assert "predict what running it shows" in predict.description
+    assert 'println!("Hello, world!");' in predict.description
+    assert predict.reference_solution == "Hello, world!"
+    contrast = next(e for e in hello.exercises if "contrast" in e.description.lower())
+    assert "Unlike a function" in contrast.description
+    for module in structure.modules:
+        for lesson in module.lessons:
+            for exercise in lesson.exercises:
+                assert exercise.reference_solution
+                assert all(c.endswith(".") and c[0].isupper() for c in exercise.grading_criteria)
+
+
+def test_a_manual_leaves_its_licence_and_index_out() -> None:
+    chunks = [
+        heading("1 Introduction", 1, page=1),
+        para("An encoder is a program that turns a structure into bytes.", page=1),
+        para("The encoder of this library writes DER, for example for certificates.", page=1),
+        heading("2 Parsing", 1, page=2),
+        heading("2.1 Syntax", 2, page=2),
+        para("A definition file is a text file that lists the types of a module.", page=2),
+        para("The parser reads one definition file and builds a tree from it.", page=2),
+        heading("2.2 Naming", 2, page=3),
+        para("A node name is the dotted path of an element.", page=3),
+        para("Functions find an element by its node name, such as PKIX1.Name.", page=3),
+        heading("Appendix A Copying Information", 1, page=4),
+    ]
+    licence = [
+        "Everyone is permitted to copy and distribute verbatim copies of this license document.",
+        "A Secondary Section is a named appendix or a front-matter section of the Document.",
+    ]
+    chunks[-1].back_matter = True
+    chunks += [
+        Chunk(kind=ChunkKind.PARAGRAPH, text=t, ref=Reference(page=4), back_matter=True)
+        for t in licence
+    ]
+    document = SourceDocument(source_type="presentation", title="manual", chunks=chunks)
+    materials = [MaterialDocument(uuid.uuid4(), "presentation", "manual.pdf", document)]
+    structure, without_term = built(materials)
+
+    titles = [m.title for m in structure.modules]
+    assert titles == ["Introduction", "Parsing"]
+    assert [lesson.title for lesson in structure.modules[1].lessons] == ["Syntax", "Naming"]
+    concepts = [c for m in structure.modules for lesson in m.lessons for c in lesson.concepts]
+    assert "Secondary Section" not in {c.title for c in concepts}
+    assert [r.page for r in concepts[-1].page_references] == [3]
+    outline = ["Introduction", "Parsing", "Syntax", "Naming"]
+    report = assess(
+        structure,
+        outline,
+        references_without_term=without_term,
+        boilerplate=["Copying Information"],
+    )
+    assert report.outline_found == 4 and misses(report) == [], report
+
+
+def test_front_matter_is_not_a_title_and_the_document_title_is() -> None:
+    chunks = [
+        heading("title: Scripts section: 7 description: How npm handles the scripts field", 2),
+        heading("Description", 3),
+        para("A lifecycle script is a script that npm runs at a fixed point of a command."),
+        heading("Pre & Post Scripts", 3),
+        para("A pre script is a script that runs before the script of the same name."),
+    ]
+    document = SourceDocument(source_type="text", title="scripts.md", chunks=chunks)
+    structure, _ = built([MaterialDocument(uuid.uuid4(), "text", "scripts.md", document)])
+
+    assert structure.modules[0].title == "Scripts"
+    assert [lesson.title for lesson in structure.modules[0].lessons] == [
+        "Description",
+        "Pre & Post Scripts",
+    ]
+
+
+def test_a_lecture_concept_is_cited_at_its_cue() -> None:
+    cues = [
+        (0.0, "Welcome back."),
+        (4.0, "A struct is a custom data type that groups related values."),
+        (9.5, "Each piece of data in a struct is called a field."),
+    ]
+    chunks = [
+        Chunk(
+            kind=ChunkKind.TRANSCRIPT, text=text, ref=Reference(start_seconds=s, end_seconds=s + 4)
+        )
+        for s, text in cues
+    ]
+    document = SourceDocument(source_type="video", title="Structs", chunks=chunks)
+    materials = [MaterialDocument(uuid.uuid4(), "video", "structs.vtt", document)]
+    structure, without_term = built(materials)
+
+    concepts = {c.title: c for c in structure.modules[0].lessons[0].concepts}
+    assert [t.timecode for t in concepts["Struct"].timecodes] == ["00:00:04", "00:00:09"]
+    assert [t.timecode for t in concepts["Field"].timecodes] == ["00:00:09"]
+    assert without_term == 0
+
+
+def test_fragments_are_recognised() -> None:
+    for title in ("Because the default build", "First line", "Everything", "If there", "x = 1;"):
+        assert is_fragment(title), title
+    for title in ("Ownership", "Merge conflict", "Vec<T>", "Separation of concerns"):
+        assert not is_fragment(title), title
