@@ -19,16 +19,22 @@ async def _extract(path: Path, settings: Settings, filename: str | None = None) 
     )
 
 
-async def test_pdf_text_per_page_with_page_references(pdf_file: Path, settings: Settings) -> None:
+async def test_deck_exported_to_pdf_is_cited_by_slide_only(
+    pdf_file: Path, settings: Settings
+) -> None:
     document = await _extract(pdf_file, settings)
-    assert [(c.kind, c.ref.page, c.ref.slide) for c in document.chunks] == [
-        (ChunkKind.SLIDE_TEXT, 1, 1),
-        (ChunkKind.SLIDE_TEXT, 2, 2),
-        (ChunkKind.SLIDE_TEXT, 3, 3),
+    assert [(c.kind, c.text, c.ref.page, c.ref.slide) for c in document.chunks] == [
+        (ChunkKind.HEADING, "Cell biology", None, 1),
+        (ChunkKind.SLIDE_TEXT, "The cell is the unit of life", None, 1),
+        (ChunkKind.HEADING, "Mitochondria", None, 2),
+        (ChunkKind.SLIDE_TEXT, "Mitochondria produce ATP (energy)", None, 2),
+        (ChunkKind.HEADING, "Summary", None, 3),
+        (ChunkKind.SLIDE_TEXT, "Cells, organelles and energy", None, 3),
     ]
-    assert document.chunks[1].text == "Mitochondria\nMitochondria produce ATP (energy)"
-    assert document.metadata["pages"] == 3
-    assert document.title == "deck"
+    assert document.source_type == "presentation"
+    assert document.metadata["layout"] == "slides"
+    assert document.metadata["slide_count"] == 3
+    assert document.title == "Cell biology"  # the first slide's title
 
 
 async def test_pdf_blank_pages_are_skipped_but_numbering_kept(

@@ -174,7 +174,7 @@ async def test_docx_that_is_not_a_zip_or_not_word(
 
 
 async def test_extension_not_allowed_for_the_source_type(
-    pdf_file: Path, settings: Settings
+    pptx_file: Path, settings: Settings
 ) -> None:
     with pytest.raises(IngestionError, match="not an accepted text file"):
-        await _extract(pdf_file, settings)
+        await _extract(pptx_file, settings)

@@ -23,6 +23,8 @@ class Reference(BaseModel):
 
     heading_level: int | None = None
     page: int | None = None
+    end_page: int | None = None
+    """On a HEADING of a paged document: the last page its section (with subsections) covers."""
     slide: int | None = None
     start_seconds: float | None = None
     end_seconds: float | None = None

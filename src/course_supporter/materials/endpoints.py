@@ -24,6 +24,7 @@ from course_supporter.materials.schemas import (
     UploadCreate,
     UploadOut,
 )
+from course_supporter.ingestion.formats import accepted_types_text
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.storage import UploadedPart
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
@@ -41,11 +42,15 @@ _CREATE_BODY: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["source_type", "file"],
+                    "required": ["file"],
                     "properties": {
                         "source_type": {
                             "type": "string",
                             "enum": ["video", "presentation", "text"],
+                            "description": (
+                                "Optional (before `file`): detected from the file when left "
+                                f"out. File types each takes: {accepted_types_text()}."
+                            ),
                         },
                         "file": {"type": "string", "format": "binary"},
                     },

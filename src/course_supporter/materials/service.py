@@ -21,7 +21,7 @@ from course_supporter.errors import (
     UnsupportedMediaError,
 )
 from course_supporter.ingestion.errors import UnsupportedMaterialType
-from course_supporter.ingestion.formats import check_upload_type
+from course_supporter.ingestion.formats import check_upload_type, detect_source_type
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material, SlideVideoMapping, SourceType
@@ -70,13 +70,17 @@ async def upload_material(
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes))
     material_id = new_id()
 
+    chosen: dict[str, str] = {}
+
     def check_head(filename: str, head: bytes, fields: Mapping[str, str]) -> str:
-        source_type = fields.get("source_type", "")
+        source_type = fields.get("source_type") or source_type_for(filename)
         if source_type not in {t.value for t in SourceType}:
             raise InvalidInputError(
                 "form field source_type must come before file and be one of: "
                 + ", ".join(t.value for t in SourceType)
+                + " (or be left out to detect it from the file)"
             )
+        chosen["source_type"] = source_type
         return check_file_type(source_type, filename, head)
 
     async def open_writer(filename: str, stored_type: str) -> ObjectWriter:
@@ -104,7 +108,7 @@ async def upload_material(
         id=material_id,
         course_id=course_id,
         tenant_id=tenant_id,
-        source_type=received.fields["source_type"],
+        source_type=chosen["source_type"],
         storage_key=received.stored.key,
         filename=received.filename,
         content_type=received.content_type,
@@ -116,6 +120,14 @@ async def upload_material(
     except BaseException:
         await storage.delete(received.stored.key)
         raise
+
+
+def source_type_for(filename: str) -> str:
+    """The source type of a file sent without one; 415 when no source type takes the file."""
+    try:
+        return detect_source_type(filename)
+    except UnsupportedMaterialType as exc:
+        raise UnsupportedMediaError(exc.message) from exc
 
 
 def check_file_type(source_type: str, filename: str, head: bytes) -> str:
