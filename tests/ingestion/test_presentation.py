@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pptx import Presentation
+
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import ChunkKind, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
@@ -120,3 +122,39 @@ async def test_presentation_from_url_is_refused(settings: Settings) -> None:
             filename="",
             settings=settings,
         )
+
+
+async def test_pptx_titled_slides_are_sections_and_continuations_group(
+    tmp_path: Path, settings: Settings
+) -> None:
+    deck = Presentation()
+    layouts = {"title": 0, "content": 1, "section": 2}
+    slides = [
+        ("title", "Genetics 101", "Spring term"),
+        ("section", "Inheritance", ""),
+        ("content", "Mendel's laws", "Traits come in pairs"),
+        ("content", "Mendel's laws (cont.)", "Alleles segregate"),
+        ("content", "Punnett squares", "A grid of crosses"),
+        ("section", "Molecular genetics", ""),
+        ("content", "DNA", "A double helix"),
+        ("content", "DNA – continued", "Base pairs A-T, G-C"),
+    ]
+    for layout, title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[layouts[layout]])
+        slide.shapes.title.text = title
+        if body:
+            slide.placeholders[1].text_frame.text = body
+    path = tmp_path / "genetics.pptx"
+    deck.save(str(path))
+    document = await _extract(path, settings)
+    assert document.title == "Genetics 101"
+    assert [(c.text, c.ref.heading_level, c.ref.slide) for c in document.chunks
+            if c.kind is ChunkKind.HEADING] == [
+        ("Inheritance", 1, 2),
+        ("Mendel's laws", 2, 3),
+        ("Punnett squares", 2, 5),
+        ("Molecular genetics", 1, 6),
+        ("DNA", 2, 7),
+    ]  # fmt: skip
+    assert [c.ref.slide for c in document.chunks if c.kind is ChunkKind.SLIDE_TEXT] == [
+        1, 3, 4, 5, 7, 8]  # fmt: skip

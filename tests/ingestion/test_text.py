@@ -178,3 +178,37 @@ async def test_extension_not_allowed_for_the_source_type(
 ) -> None:
     with pytest.raises(IngestionError, match="not an accepted text file"):
         await _extract(pptx_file, settings)
+
+
+async def test_markdown_front_matter_is_metadata_never_text(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "npm-init.md"
+    path.write_text(
+        "---\ntitle: npm-init\nsection: 1\ndescription: Create a package.json file\n---\n\n"
+        "### Synopsis\n\n```bash\nnpm init <package-spec> (same as `npx create-<package-spec>`)\n"
+        "```\n\n### Description\n\n`npm init <initializer>` runs **create-<initializer>**.\n",
+        encoding="utf-8",
+    )
+    document = await _extract(path, settings)
+    assert document.title == "npm-init"
+    assert document.metadata["front_matter_section"] == 1
+    assert document.metadata["front_matter_description"] == "Create a package.json file"
+    assert _outline(document) == [
+        ("heading", "npm-init", 1),
+        ("heading", "Synopsis", 2),
+        ("code", "npm init <package-spec> (same as `npx create-<package-spec>`)", None),
+        ("heading", "Description", 2),
+        ("paragraph", "npm init <initializer> runs create-<initializer>.", None),
+    ]
+    assert document.chunks[-1].emphasis == ["npm init <initializer>", "create-<initializer>"]
+    assert "title:" not in document.model_dump_json(include={"chunks"})
+
+
+async def test_toml_front_matter_and_broken_yaml(tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "page.md"
+    path.write_text('+++\ntitle = "Loops"\n+++\n\nText.\n', encoding="utf-8")
+    assert (await _extract(path, settings)).title == "Loops"
+    path.write_text("---\ntitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
+    with pytest.raises(IngestionError, match="front matter that is not valid YAML"):
+        await _extract(path, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,12 @@ from course_supporter.ingestion.pdf_layout import (
 )
 
 _TITLE_TYPES = frozenset({"title", "ctrTitle"})
+# "Mitochondria (cont.)", "DNA – continued", "Results (2/3)": the same section goes on.
+_CONTINUED = re.compile(
+    r"\s*(?:\((?:cont(?:inued|'d|\.)?|\d+\s*(?:/|of)\s*\d+)\)|[-–—:]\s*cont(?:inued|'d|\.)?"
+    r"|\d+\s*/\s*\d+)\s*$",
+    re.IGNORECASE,
+)
 _PLACEHOLDER_PATH = f"{qn('p:nvPr')}/{qn('p:ph')}"
 
 
@@ -102,7 +109,9 @@ def _open_pdf(path: Path, filename: str) -> pypdfium2.PdfDocument:
 
 
 class PptxProcessor:
-    """PowerPoint decks via python-pptx: slide title, body text and speaker notes per slide."""
+    """PowerPoint decks via python-pptx: body text and speaker notes per slide; a HEADING opens
+    each section: a titled slide, unless it repeats the title before it ("… (cont.)"), at
+    level 2 under the deck's "Section Header" slides (level 1), at level 1 when there are none."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -117,24 +126,43 @@ class PptxProcessor:
             ) from None
         collector = ChunkCollector(self.settings.ingest_max_text_chars, filename)
         slides = 0
+        deck_title: str | None = None
+        has_sections = any(_is_section_header(slide) for slide in deck.slides)
+        current: str | None = None
         for number, slide in enumerate(deck.slides, start=1):
             slides = number
-            title, body = "", list[str]()
+            title, kind, body = "", None, list[str]()
             for shape in slide.shapes:
-                if not title and _placeholder_type(shape) in _TITLE_TYPES and shape.has_text_frame:
-                    title = shape.text_frame.text
+                kind = _placeholder_type(shape) if not title else None
+                if kind in _TITLE_TYPES and shape.has_text_frame:
+                    title = " ".join(shape.text_frame.text.split())
+                    if kind == "ctrTitle" and deck_title is None:
+                        deck_title = title
                 else:
                     body.extend(_shape_texts(shape))
-            collector.add(ChunkKind.HEADING, title, Reference(slide=number, heading_level=1))
+            if title and title != deck_title:
+                section = _is_section_header(slide)
+                level = 1 if section or not has_sections else 2
+                base = _CONTINUED.sub("", title).casefold()
+                if section or base != current:
+                    collector.add(ChunkKind.HEADING, title, Reference(slide=number,
+                                                                      heading_level=level))  # fmt: skip
+                current = base
             collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
             collector.add(ChunkKind.SPEAKER_NOTES, _notes_text(slide), Reference(slide=number))
         return SourceDocument(
             source_type="presentation",
-            title=deck.core_properties.title or collector.first_heading() or Path(filename).stem,
+            title=deck.core_properties.title or deck_title or collector.first_heading()
+            or Path(filename).stem,
             chunks=collector.chunks,
             metadata={"filename": filename, "format": "pptx", "slides": slides,
                       "slide_count": slides, "characters": collector.total_chars},
         )  # fmt: skip
+
+
+def _is_section_header(slide: Any) -> bool:
+    """A divider slide opening a part of the deck (PowerPoint's "Section Header" layout)."""
+    return "section" in str(slide.slide_layout.name or "").casefold()
 
 
 def _placeholder_type(shape: Any) -> str | None:

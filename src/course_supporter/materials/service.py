@@ -94,6 +94,8 @@ async def upload_material(
             open_writer=open_writer,
             check_head=check_head,
             max_bytes=settings.max_upload_bytes,
+            text_fields=(),
+            optional_fields=("source_type",),
         )
     except UploadTooLarge as exc:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc

@@ -44,12 +44,14 @@ async def receive_multipart_upload(
     check_head: CheckHead | None = None,
     max_bytes: int,
     text_fields: Collection[str] = ("source_type",),
+    optional_fields: Collection[str] = (),
     file_field: str = "file",
     max_field_bytes: int = 1024,
 ) -> ReceivedUpload:
     """Parse the body as it arrives and stream the file part into storage.
 
-    Every name in `text_fields` must arrive before the file part. `check_head(filename,
+    Every name in `text_fields` must arrive before the file part; `optional_fields` may, to
+    be seen by `check_head`. `check_head(filename,
     head, fields)` gets at least the first 8 KiB (or the whole file if smaller) before
     anything is stored, may raise to reject the
     file, and returns the content type to store; `open_writer(filename, content_type)`
@@ -63,7 +65,7 @@ async def receive_multipart_upload(
             f"expected multipart/form-data with a boundary: {error}"
         ) from error
     events: list[_PartEvent] = []
-    for name in {*text_fields, file_field}:
+    for name in {*text_fields, *optional_fields, file_field}:
         parser.register(name, _RecordingTarget(name, events))
     form = _FormAssembly(
         text_fields=text_fields,

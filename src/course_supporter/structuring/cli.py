@@ -15,7 +15,7 @@ import typer
 from course_supporter.cli_support import fail
 from course_supporter.config import get_settings
 from course_supporter.db import new_id
-from course_supporter.ingestion.errors import IngestionError
+from course_supporter.ingestion.errors import IngestionError, RedirectPage
 from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, extension_of
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
@@ -90,6 +90,9 @@ def build(
                         settings=settings,
                     )
                 )
+            except RedirectPage as exc:
+                advance(f"{Path(item).name} (skipped: redirects to {exc.target})")
+                continue
             except IngestionError as exc:
                 fail(f"{item}: {exc.message}")
             label = item if is_url else Path(item).name
