@@ -20,9 +20,7 @@ from pptx.util import Inches
 from course_supporter.config import Settings
 
 
-def pdf_bytes(
-    pages: list[list[str]], *, encrypted: bool = False, landscape: bool = False
-) -> bytes:
+def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False, landscape: bool = False) -> bytes:
     """A minimal valid PDF, one list of text lines per page (Helvetica, uncompressed)."""
     objects = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []

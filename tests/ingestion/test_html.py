@@ -99,7 +99,7 @@ async def test_redirect_stub_is_refused_with_its_target(tmp_path: Path, settings
         'content="0; URL=ch18-00-oop.html"></head><body><p>Redirecting to... '
         '<a href="ch18-00-oop.html">ch18-00-oop.html</a>.</p></body></html>'
     )
-    with pytest.raises(RedirectPage, match="only redirects to ch18-00-oop.html") as caught:
+    with pytest.raises(RedirectPage, match=r"only redirects to ch18-00-oop\.html") as caught:
         await _upload(path, settings)
     assert caught.value.target == "ch18-00-oop.html"
 
@@ -112,5 +112,5 @@ async def test_page_without_main_content_is_a_clear_error(
         "<html><head><title>Site</title></head><body><nav><a href='/'>Home</a>"
         "<a href='/a'>About</a></nav><footer>Copyright 2024</footer></body></html>"
     )
-    with pytest.raises(IngestionError, match="menu.html has no main content"):
+    with pytest.raises(IngestionError, match=r"menu\.html has no main content"):
         await _upload(path, settings)

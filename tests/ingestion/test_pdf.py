@@ -123,9 +123,7 @@ async def test_broken_bookmarks_fall_back_to_headings_from_type(
     assert [c.back_matter for c in document.chunks if c.ref.page == 5] == [True, True]
 
 
-async def test_pdf_without_text_layer_says_it_is_a_scan(
-    tmp_path: Path, settings: Settings
-) -> None:
+async def test_pdf_without_text_layer_says_it_is_a_scan(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "scan.pdf"
     path.write_bytes(manual_pdf([[], [], []]))
     with pytest.raises(IngestionError, match=r"scan.pdf has no text layer \(scanned"):

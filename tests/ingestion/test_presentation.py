@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from pptx import Presentation
 
 from course_supporter.config import Settings
@@ -137,7 +136,7 @@ async def test_pptx_titled_slides_are_sections_and_continuations_group(
         ("content", "Punnett squares", "A grid of crosses"),
         ("section", "Molecular genetics", ""),
         ("content", "DNA", "A double helix"),
-        ("content", "DNA – continued", "Base pairs A-T, G-C"),
+        ("content", "DNA \u2013 continued", "Base pairs A-T, G-C"),
     ]
     for layout, title, body in slides:
         slide = deck.slides.add_slide(deck.slide_layouts[layouts[layout]])

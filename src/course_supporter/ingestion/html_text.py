@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from configparser import ConfigParser
 from dataclasses import dataclass, field, replace
 
-import lxml.html
+import lxml.html  # type: ignore[import-untyped]  # no stubs in the lock; trafilatura's parser
 import trafilatura
 from lxml import etree
 from trafilatura.settings import use_config
@@ -35,7 +36,7 @@ _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 _STUB_MAX_CHARS = 300
 
 
-def _extraction_config() -> object:
+def _extraction_config() -> ConfigParser:
     config = use_config()
     # Keep short pages too: the defaults drop anything under 250 characters to a cruder fallback.
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
@@ -155,7 +156,7 @@ def _refuse_redirect_stub(tree: lxml.html.HtmlElement, label: str) -> None:
 
 
 def _heading_anchors(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
-    """(normalized text, id) of every heading with an id of its own, of a child or of its section."""
+    """(normalized text, id) of each heading with an id: its own, a child's or its section's."""
     anchors: list[tuple[str, str]] = []
     for heading in tree.iter(*_HEADING_TAGS):
         anchor = heading.get("id")

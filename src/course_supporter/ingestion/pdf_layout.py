@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,7 @@ _MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|inconsolata|
 _BOLD_FONT = re.compile(r"bold|cmbx|black|heavy|semibold|demi|-bd\b|,bd\b", re.I)
 _PAGE_NUMBER = re.compile(r"(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:/|of)\s*\d{1,4})?", re.I)
 _DOT_LEADER = re.compile(r"(?:\.\s?){3,}\s*\d{1,4}\s*$|\s\d{1,4}$")
-_BULLET = re.compile(r"^(?:[•◦▪‣∙·\-–—*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
+_BULLET = re.compile(r"^(?:[•◦▪‣∙·\-\u2013\u2014*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 _BACK_MATTER_TITLE = re.compile(
     r"\b(?:licen[cs]e|copying|copyright|colophon|index|table of contents|contents"
     r"|gnu free documentation|permissions|legal notice)\b",
@@ -123,7 +124,10 @@ def _page_lines(textpage: pypdfium2.PdfTextPage) -> Iterable[Line]:
 
 
 def _font(
-    textpage: pypdfium2.PdfTextPage, index: int, name: ctypes.Array[ctypes.c_char], flags: ctypes.c_int
+    textpage: pypdfium2.PdfTextPage,
+    index: int,
+    name: ctypes.Array[ctypes.c_char],
+    flags: ctypes.c_int,
 ) -> tuple[str, bool]:
     """The font name of one character and whether it is monospaced."""
     pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, name, len(name), ctypes.byref(flags))
@@ -204,7 +208,7 @@ def bookmark_sections(pdf: pypdfium2.PdfDocument, pages: Sequence[Page]) -> list
         index = dest.get_index() if dest is not None else None
         if title and index is not None and 0 <= index < len(pages):
             sections.append(Section(title, level + 1, index + 1))
-    backwards = sum(1 for a, b in zip(sections, sections[1:], strict=False) if b.page < a.page)
+    backwards = sum(1 for a, b in itertools.pairwise(sections) if b.page < a.page)
     distinct_pages = len({s.page for s in sections})
     if (
         len(sections) < max(2, len(marks) // 2)
@@ -313,7 +317,11 @@ def add_document(
                 continue
             line = page.lines[index]
             kind = ChunkKind.CODE if line.mono else ChunkKind.PARAGRAPH
-            if block is None or block.kind is not kind or _starts_paragraph(previous, line, kind, margin):
+            if (
+                block is None
+                or block.kind is not kind
+                or _starts_paragraph(previous, line, kind, margin)
+            ):
                 _flush(collector, block)
                 block = _Block(kind, page.number, back_level is not None or front)
             block.lines.append(line.text)
@@ -353,9 +361,7 @@ def _continues(block: _Block, previous: Line, line: Line) -> bool:
     )
 
 
-def _heading_line_spans(
-    sections: Sequence[Section], pages: Sequence[Page]
-) -> set[tuple[int, int]]:
+def _heading_line_spans(sections: Sequence[Section], pages: Sequence[Page]) -> set[tuple[int, int]]:
     """The lines that print a section's title (one, or two for a wrapped title)."""
     spans: set[tuple[int, int]] = set()
     for section in sections:
@@ -411,9 +417,7 @@ def reflow(lines: Sequence[str]) -> str:
     for line in lines:
         if not text:
             text = line
-        elif text.endswith(_SOFT_HYPHENS):
-            text = text[:-1] + line
-        elif text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower():
+        elif text.endswith(_SOFT_HYPHENS) or _broken_word(text, line):
             text = text[:-1] + line
         else:
             text = f"{text} {line}"
@@ -429,6 +433,11 @@ def title_page_heading(pages: Sequence[Page], body: float) -> str | None:
     if largest is None or not body or largest.size < body * 1.3:
         return None
     return largest.text
+
+
+def _broken_word(text: str, line: str) -> bool:
+    """A word hyphenated at the line end: "iden-" then "tifier"."""
+    return text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower()
 
 
 def add_slides(collector: ChunkCollector, pages: Sequence[Page]) -> None:

@@ -30,9 +30,9 @@ from course_supporter.ingestion.pdf_layout import (
 )
 
 _TITLE_TYPES = frozenset({"title", "ctrTitle"})
-# "Mitochondria (cont.)", "DNA – continued", "Results (2/3)": the same section goes on.
+# "Mitochondria (cont.)", "DNA - continued", "Results (2/3)": the same section goes on.
 _CONTINUED = re.compile(
-    r"\s*(?:\((?:cont(?:inued|'d|\.)?|\d+\s*(?:/|of)\s*\d+)\)|[-–—:]\s*cont(?:inued|'d|\.)?"
+    r"\s*(?:\((?:cont(?:inued|'d|\.)?|\d+\s*(?:/|of)\s*\d+)\)|[-\u2013\u2014:]\s*cont(?:inued|'d|\.)?"
     r"|\d+\s*/\s*\d+)\s*$",
     re.IGNORECASE,
 )
@@ -145,8 +145,8 @@ class PptxProcessor:
                 level = 1 if section or not has_sections else 2
                 base = _CONTINUED.sub("", title).casefold()
                 if section or base != current:
-                    collector.add(ChunkKind.HEADING, title, Reference(slide=number,
-                                                                      heading_level=level))  # fmt: skip
+                    ref = Reference(slide=number, heading_level=level)
+                    collector.add(ChunkKind.HEADING, title, ref)
                 current = base
             collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
             collector.add(ChunkKind.SPEAKER_NOTES, _notes_text(slide), Reference(slide=number))

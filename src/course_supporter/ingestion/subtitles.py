@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ def _in_time_order(numbered: list[tuple[int, Cue]], filename: str) -> tuple[list
     """Trim a cue that runs into the next; refuse a cue that starts before the one ahead of it."""
     cues: list[Cue] = []
     trimmed = 0
-    for (_, before), (number, cue) in zip(numbered, numbered[1:], strict=False):
+    for (_, before), (number, cue) in itertools.pairwise(numbered):
         if cue.start_seconds < before.start_seconds:
             raise IngestionError(
                 f"{filename}: cue {number} starts at {_clock(cue.start_seconds)}, before cue "
@@ -86,7 +87,8 @@ def _in_time_order(numbered: list[tuple[int, Cue]], filename: str) -> tuple[list
 
 def _clock(seconds: float) -> str:
     whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{round(seconds % 1 * 1000):03d}"
+    millis = round(seconds % 1 * 1000)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{millis:03d}"
 
 
 def _parse_cue(block: str, subtitle_format: str) -> Cue | None:

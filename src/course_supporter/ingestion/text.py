@@ -68,7 +68,7 @@ def _document(
 
 
 class MarkdownProcessor:
-    """Markdown via markdown-it-py: front matter as metadata, headings, paragraphs, code verbatim."""
+    """Markdown via markdown-it-py: front matter as metadata, headings, text, code verbatim."""
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars

@@ -10,18 +10,20 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
-_STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    get got had has have having he her here hers him his how i if in into is it its itself just
-    let like me more most my no nor not now of off on once only or other our ours out over own
-    really right same she should so some such than that the their theirs them then there these
-    they this those through to too under until up very was we were what when where which while
-    who whom why will with would you your yours okay ok yeah um uh so well going gonna want one
-    two see look thing things way lot know think say said make makes made use used using go
-    here's that's it's we're you're they're i'm let's don't can't""".split()
+_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*", re.UNICODE)
+_STOPWORD_TEXT = (
+    "a about above after again all also am an and any are as at be because been before "
+    "being below between both but by can could did do does doing down during each few for "
+    "from further get got had has have having he her here hers him his how i if in into "
+    "is it its itself just let like me more most my no nor not now of off on once only or "
+    "other our ours out over own really right same she should so some such than that the "
+    "their theirs them then there these they this those through to too under until up "
+    "very was we were what when where which while who whom why will with would you your "
+    "yours okay ok yeah um uh so well going gonna want one two see look thing things way "
+    "lot know think say said make makes made use used using go here's that's it's we're "
+    "you're they're i'm let's don't can't "
 )
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Each side of a gap is compared over about this many content words (TextTiling's block).
 WINDOW_WORDS = 40
 # Topics shorter than this are merged into a neighbour.
@@ -51,7 +53,7 @@ class Topic:
 
 
 def _terms(text: str) -> list[str]:
-    words = (w.casefold().strip("'’-") for w in _WORD.findall(text))
+    words = (w.casefold().strip("'\u2019-") for w in _WORD.findall(text))
     return [_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS]
 
 
@@ -125,7 +127,9 @@ def _spans(boundaries: Sequence[int], count: int) -> list[tuple[int, int]]:
     return list(zip(starts, [*(b - 1 for b in boundaries), count - 1], strict=True))
 
 
-def _long_enough(cues: Sequence[TimedText], terms: Sequence[list[str]], first: int, last: int) -> bool:
+def _long_enough(
+    cues: Sequence[TimedText], terms: Sequence[list[str]], first: int, last: int
+) -> bool:
     seconds = cues[last].end_seconds - cues[first].start_seconds
     words = sum(len(t) for t in terms[first : last + 1])
     return seconds >= MIN_TOPIC_SECONDS and words >= MIN_TOPIC_WORDS
@@ -160,6 +164,6 @@ def _surface_forms(cues: Sequence[TimedText]) -> dict[str, str]:
     forms: dict[str, Counter[str]] = {}
     for cue in cues:
         for word in _WORD.findall(cue.text):
-            stem = _stem(word.casefold().strip("'’-"))
-            forms.setdefault(stem, Counter())[word.strip("'’-")] += 1
+            stem = _stem(word.casefold().strip("'\u2019-"))
+            forms.setdefault(stem, Counter())[word.strip("'\u2019-")] += 1
     return {stem: counter.most_common(1)[0][0] for stem, counter in forms.items()}

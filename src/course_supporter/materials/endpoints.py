@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from course_supporter.db import SessionDep
 from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from course_supporter.http_errors import body_responses, error_responses
+from course_supporter.ingestion.formats import accepted_types_text
 from course_supporter.materials import service, uploads
 from course_supporter.materials.models import Material
 from course_supporter.materials.schemas import (
@@ -24,7 +25,6 @@ from course_supporter.materials.schemas import (
     UploadCreate,
     UploadOut,
 )
-from course_supporter.ingestion.formats import accepted_types_text
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.storage import UploadedPart
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
