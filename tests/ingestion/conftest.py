@@ -22,12 +22,13 @@ from pptx.util import Inches
 from course_supporter.config import Settings
 
 
-def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False) -> bytes:
+def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False, landscape: bool = False) -> bytes:
     """A minimal valid PDF, one list of text lines per page (Helvetica, uncompressed)."""
     objects = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
+    box, top = (b"[0 0 792 612]", 540) if landscape else (b"[0 0 612 792]", 720)
     for lines in pages:
-        ops = ["BT /F1 16 Tf 72 720 Td 20 TL"]
+        ops = [f"BT /F1 16 Tf 72 {top} Td 20 TL"]
         for line in lines:
             escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
             ops.append(f"({escaped}) Tj T*")
@@ -36,8 +37,8 @@ def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False) -> bytes:
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
         kids.append(len(objects) + 1)
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (len(objects))
+            b"<< /Type /Page /Parent 2 0 R /MediaBox %s "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (box, len(objects))
         )
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
@@ -90,7 +91,8 @@ def pdf_file(tmp_path: Path) -> Path:
                 ["Cell biology", "The cell is the unit of life"],
                 ["Mitochondria", "Mitochondria produce ATP (energy)"],
                 ["Summary", "Cells, organelles and energy"],
-            ]
+            ],
+            landscape=True,
         )
     )
     return path

@@ -42,7 +42,7 @@ def test_accepts_each_format_for_its_source_type(
 @pytest.mark.parametrize(
     ("source_type", "filename"),
     [
-        ("text", "deck.pdf"),
+        ("text", "deck.pptx"),
         ("presentation", "notes.md"),
         ("presentation", "deck.ppt"),
         ("video", "clip.avi"),

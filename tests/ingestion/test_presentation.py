@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pptx import Presentation
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.document import ChunkKind, SourceDocument
@@ -19,16 +20,22 @@ async def _extract(path: Path, settings: Settings, filename: str | None = None) 
     )
 
 
-async def test_pdf_text_per_page_with_page_references(pdf_file: Path, settings: Settings) -> None:
+async def test_deck_exported_to_pdf_is_cited_by_slide_only(
+    pdf_file: Path, settings: Settings
+) -> None:
     document = await _extract(pdf_file, settings)
-    assert [(c.kind, c.ref.page, c.ref.slide) for c in document.chunks] == [
-        (ChunkKind.SLIDE_TEXT, 1, 1),
-        (ChunkKind.SLIDE_TEXT, 2, 2),
-        (ChunkKind.SLIDE_TEXT, 3, 3),
+    assert [(c.kind, c.text, c.ref.page, c.ref.slide) for c in document.chunks] == [
+        (ChunkKind.HEADING, "Cell biology", None, 1),
+        (ChunkKind.SLIDE_TEXT, "The cell is the unit of life", None, 1),
+        (ChunkKind.HEADING, "Mitochondria", None, 2),
+        (ChunkKind.SLIDE_TEXT, "Mitochondria produce ATP (energy)", None, 2),
+        (ChunkKind.HEADING, "Summary", None, 3),
+        (ChunkKind.SLIDE_TEXT, "Cells, organelles and energy", None, 3),
     ]
-    assert document.chunks[1].text == "Mitochondria\nMitochondria produce ATP (energy)"
-    assert document.metadata["pages"] == 3
-    assert document.title == "deck"
+    assert document.source_type == "presentation"
+    assert document.metadata["layout"] == "slides"
+    assert document.metadata["slide_count"] == 3
+    assert document.title == "Cell biology"  # the first slide's title
 
 
 async def test_pdf_blank_pages_are_skipped_but_numbering_kept(
@@ -114,3 +121,39 @@ async def test_presentation_from_url_is_refused(settings: Settings) -> None:
             filename="",
             settings=settings,
         )
+
+
+async def test_pptx_titled_slides_are_sections_and_continuations_group(
+    tmp_path: Path, settings: Settings
+) -> None:
+    deck = Presentation()
+    layouts = {"title": 0, "content": 1, "section": 2}
+    slides = [
+        ("title", "Genetics 101", "Spring term"),
+        ("section", "Inheritance", ""),
+        ("content", "Mendel's laws", "Traits come in pairs"),
+        ("content", "Mendel's laws (cont.)", "Alleles segregate"),
+        ("content", "Punnett squares", "A grid of crosses"),
+        ("section", "Molecular genetics", ""),
+        ("content", "DNA", "A double helix"),
+        ("content", "DNA \u2013 continued", "Base pairs A-T, G-C"),
+    ]
+    for layout, title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[layouts[layout]])
+        slide.shapes.title.text = title
+        if body:
+            slide.placeholders[1].text_frame.text = body
+    path = tmp_path / "genetics.pptx"
+    deck.save(str(path))
+    document = await _extract(path, settings)
+    assert document.title == "Genetics 101"
+    assert [(c.text, c.ref.heading_level, c.ref.slide) for c in document.chunks
+            if c.kind is ChunkKind.HEADING] == [
+        ("Inheritance", 1, 2),
+        ("Mendel's laws", 2, 3),
+        ("Punnett squares", 2, 5),
+        ("Molecular genetics", 1, 6),
+        ("DNA", 2, 7),
+    ]  # fmt: skip
+    assert [c.ref.slide for c in document.chunks if c.kind is ChunkKind.SLIDE_TEXT] == [
+        1, 3, 4, 5, 7, 8]  # fmt: skip

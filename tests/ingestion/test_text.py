@@ -41,7 +41,7 @@ async def test_markdown_headings_paragraphs_code_and_tables(
         ("heading", "While", 2),
         ("paragraph", "first item", None),
         ("paragraph", "second item", None),
-        ("paragraph", "while True:\nbreak", None),
+        ("code", "while True:\n    break", None),
         ("paragraph", "a | b", None),
         ("paragraph", "1 | 2", None),
         ("paragraph", "<div>raw html is text</div>", None),
@@ -67,7 +67,7 @@ async def test_html_keeps_headings_and_drops_scripts_and_navigation(
         encoding="utf-8",
     )
     document = await _extract(path, settings)
-    assert document.title == "Acids"
+    assert document.title == "Acids & bases"  # the content heading, not the site's <title>
     assert _outline(document) == [
         ("heading", "Acids & bases", 1),
         ("paragraph", "An acid donates a proton.", None),
@@ -106,7 +106,7 @@ async def test_rst_sections_become_nested_headings(tmp_path: Path, settings: Set
         ("heading", "Bonds", 2),
         ("paragraph", "ionic bonds", None),
         ("paragraph", "covalent bonds", None),
-        ("paragraph", "H2 + O2", None),
+        ("code", "H2 + O2", None),
     ]
     assert "root:" not in document.model_dump_json()  # the include directive is disabled
 
@@ -174,7 +174,41 @@ async def test_docx_that_is_not_a_zip_or_not_word(
 
 
 async def test_extension_not_allowed_for_the_source_type(
-    pdf_file: Path, settings: Settings
+    pptx_file: Path, settings: Settings
 ) -> None:
     with pytest.raises(IngestionError, match="not an accepted text file"):
-        await _extract(pdf_file, settings)
+        await _extract(pptx_file, settings)
+
+
+async def test_markdown_front_matter_is_metadata_never_text(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "npm-init.md"
+    path.write_text(
+        "---\ntitle: npm-init\nsection: 1\ndescription: Create a package.json file\n---\n\n"
+        "### Synopsis\n\n```bash\nnpm init <package-spec> (same as `npx create-<package-spec>`)\n"
+        "```\n\n### Description\n\n`npm init <initializer>` runs **create-<initializer>**.\n",
+        encoding="utf-8",
+    )
+    document = await _extract(path, settings)
+    assert document.title == "npm-init"
+    assert document.metadata["front_matter_section"] == 1
+    assert document.metadata["front_matter_description"] == "Create a package.json file"
+    assert _outline(document) == [
+        ("heading", "npm-init", 1),
+        ("heading", "Synopsis", 2),
+        ("code", "npm init <package-spec> (same as `npx create-<package-spec>`)", None),
+        ("heading", "Description", 2),
+        ("paragraph", "npm init <initializer> runs create-<initializer>.", None),
+    ]
+    assert document.chunks[-1].emphasis == ["npm init <initializer>", "create-<initializer>"]
+    assert "title:" not in document.model_dump_json(include={"chunks"})
+
+
+async def test_toml_front_matter_and_broken_yaml(tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "page.md"
+    path.write_text('+++\ntitle = "Loops"\n+++\n\nText.\n', encoding="utf-8")
+    assert (await _extract(path, settings)).title == "Loops"
+    path.write_text("---\ntitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
+    with pytest.raises(IngestionError, match="front matter that is not valid YAML"):
+        await _extract(path, settings)

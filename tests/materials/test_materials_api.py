@@ -191,6 +191,41 @@ async def test_wrong_or_mismatched_files_are_rejected(
     assert stored_keys(api.settings) == []
 
 
+@pytest.mark.parametrize(
+    ("filename", "content", "detected"),
+    [
+        ("notes.md", MARKDOWN, "text"),
+        ("manual.pdf", b"%PDF-1.4\n", "text"),
+        ("talk.vtt", b"WEBVTT\n\n", "video"),
+    ],
+)
+async def test_source_type_left_out_is_detected_from_the_file(
+    api: ApiClient, filename: str, content: bytes, detected: str
+) -> None:
+    headers, course_id = await new_course(api)
+    response = await api.http.post(
+        f"/api/v1/courses/{course_id}/materials",
+        files={"file": (filename, content, "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["source_type"] == detected
+
+
+async def test_undetectable_file_without_source_type_is_415_naming_the_types(
+    api: ApiClient,
+) -> None:
+    headers, course_id = await new_course(api)
+    response = await api.http.post(
+        f"/api/v1/courses/{course_id}/materials",
+        files={"file": ("tool.exe", b"MZ\x90\x00", "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 415
+    assert "presentation: .pdf, .pptx" in response.json()["detail"]
+    assert stored_keys(api.settings) == []
+
+
 async def test_malformed_requests_are_4xx(api: ApiClient) -> None:
     headers, course_id = await new_course(api)
     url = f"/api/v1/courses/{course_id}/materials"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference
 from course_supporter.ingestion.errors import IngestionError
 
@@ -18,6 +20,16 @@ def tidy_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def verbatim_text(text: str) -> str:
+    """Code as written: indentation and inner blank lines kept, only outer blank lines dropped."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").expandtabs(4).split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
 class ChunkCollector:
     """Accumulates non-empty chunks and fails once their text passes `max_chars`."""
 
@@ -27,9 +39,17 @@ class ChunkCollector:
         self.chunks: list[Chunk] = []
         self.total_chars = 0
 
-    def add(self, kind: ChunkKind, text: str, ref: Reference | None = None) -> None:
-        """Append a chunk unless its text is blank."""
-        text = tidy_text(text)
+    def add(
+        self,
+        kind: ChunkKind,
+        text: str,
+        ref: Reference | None = None,
+        *,
+        emphasis: Iterable[str] = (),
+        back_matter: bool = False,
+    ) -> None:
+        """Append a chunk unless its text is blank; CODE keeps its text verbatim."""
+        text = verbatim_text(text) if kind is ChunkKind.CODE else tidy_text(text)
         if not text:
             return
         self.total_chars += len(text)
@@ -38,7 +58,16 @@ class ChunkCollector:
                 f"{self.filename} holds more than {self.max_chars:,} characters of text; "
                 "split it into smaller materials"
             )
-        self.chunks.append(Chunk(kind=kind, text=text, ref=ref or Reference()))
+        terms = list(dict.fromkeys(t for t in (" ".join(e.split()) for e in emphasis) if t))
+        self.chunks.append(
+            Chunk(
+                kind=kind,
+                text=text,
+                ref=ref or Reference(),
+                emphasis=terms,
+                back_matter=back_matter,
+            )
+        )
 
     def first_heading(self) -> str | None:
         """The text of the first heading, a natural document title."""

@@ -1,4 +1,15 @@
-"""The normalized source document every ingestion processor yields."""
+"""The normalized source document every ingestion processor yields.
+
+The outline lives in HEADING chunks: `ref.heading_level` 1 is the document's (page's) top
+heading, deeper levels relative to it; the chunks after a heading belong to it. Per format:
+HTML headings carry `ref.anchor`; a paged PDF's headings come from its bookmarks (else its
+type) and carry `ref.page`..`ref.end_page`; a PPTX opens a section at each titled slide
+(a slide repeating the title before it, "… (cont.)", continues it; "Section Header" slides
+are level 1 over titled slides at level 2); a transcript with more than one topic has a
+level-1 HEADING per topic, titled by its key terms, whose `start_seconds`/`end_seconds`
+span the topic. `SourceDocument.source_type` is how the material reads: a PDF manual is
+"text" (cited by page), a deck exported to PDF "presentation" (cited by slide).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +34,8 @@ class Reference(BaseModel):
 
     heading_level: int | None = None
     page: int | None = None
+    end_page: int | None = None
+    """On a HEADING of a paged document: the last page its section (with subsections) covers."""
     slide: int | None = None
     start_seconds: float | None = None
     end_seconds: float | None = None

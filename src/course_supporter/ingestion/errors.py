@@ -19,3 +19,11 @@ class UnsupportedMaterialType(Exception):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+
+
+class RedirectPage(IngestionError):
+    """An HTML page that only redirects elsewhere (a stub left by a site generator)."""
+
+    def __init__(self, message: str, target: str) -> None:
+        super().__init__(message)
+        self.target = target

@@ -20,7 +20,7 @@ ZIP_EXTENSIONS = frozenset({".docx", ".pptx"})
 
 ALLOWED_EXTENSIONS = MappingProxyType(
     {
-        "text": TEXT_EXTENSIONS | {".docx"},
+        "text": TEXT_EXTENSIONS | {".docx", ".pdf"},
         "presentation": frozenset({".pdf", ".pptx"}),
         "video": SUBTITLE_EXTENSIONS | MEDIA_EXTENSIONS,
         "web": frozenset[str](),
@@ -49,6 +49,37 @@ _OFFICE_KINDS = frozenset({"docx", "pptx", "xlsx", "odt", "ods", "odp", "epub"})
 def extension_of(filename: str) -> str:
     """The lower-cased extension of `filename`, with its dot ('' if none)."""
     return PurePath(filename).suffix.lower()
+
+
+# The source type a file is given when the upload names none; a PDF is read as a deck
+# by its layout whichever of the two types it is sent as.
+_DETECTED_TYPES = MappingProxyType(
+    {
+        **dict.fromkeys(TEXT_EXTENSIONS | {".docx", ".pdf"}, "text"),
+        ".pptx": "presentation",
+        **dict.fromkeys(SUBTITLE_EXTENSIONS | MEDIA_EXTENSIONS, "video"),
+    }
+)
+
+
+def accepted_types_text() -> str:
+    """Which file types each source type takes, for error messages and the API description."""
+    return "; ".join(
+        f"{source_type}: {', '.join(sorted(extensions))}"
+        for source_type, extensions in ALLOWED_EXTENSIONS.items()
+        if extensions
+    )
+
+
+def detect_source_type(filename: str) -> str:
+    """The source type of a file sent without one, from its extension (its content is checked
+    against the extension afterwards); 415 for a file type no source type takes."""
+    detected = _DETECTED_TYPES.get(extension_of(filename))
+    if detected is None:
+        raise UnsupportedMaterialType(
+            f"{filename!r} is not a supported file type; accepted: {accepted_types_text()}", 415
+        )
+    return detected
 
 
 def check_upload_extension(source_type: str, filename: str) -> str:

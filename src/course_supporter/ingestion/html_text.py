@@ -1,85 +1,235 @@
-"""Reduce an HTML document to its headings and text blocks, in reading order."""
+"""The one HTML path, uploaded or fetched: a page's main content as headings, text and code."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from collections.abc import Iterator
+from configparser import ConfigParser
+from dataclasses import dataclass, field, replace
 
-_SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "nav", "head", "iframe"})
-_BLOCKS = frozenset(
-    {
-        "p", "div", "li", "pre", "blockquote", "dt", "dd", "figcaption", "section", "article",
-        "main", "header", "footer", "aside", "ul", "ol", "dl", "table", "tr", "hr", "form",
-    }
-)  # fmt: skip
-_HEADINGS = {f"h{level}": level for level in range(1, 7)}
-_WHITESPACE = re.compile(r"\s+")
-_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "wbr"})
+import lxml.html  # type: ignore[import-untyped]  # no stubs in the lock; trafilatura's parser
+import trafilatura
+from lxml import etree
+from trafilatura.settings import use_config
+
+from course_supporter.ingestion.chunks import ChunkCollector
+from course_supporter.ingestion.document import ChunkKind, Reference
+from course_supporter.ingestion.errors import IngestionError, RedirectPage
+
+_HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Page chrome removed before extraction, whatever the main-content heuristics decide.
+_CHROME_MARKS = ("sidebar", "menu-bar", "searchbar", "search-wrapper", "help-popup", "nav-wrapper")
+_CHROME = (
+    "//nav | //aside | //footer | //form | //dialog | //noscript | //template"
+    " | //*[@role='navigation' or @role='search' or @role='banner' or @role='contentinfo'"
+    " or @role='complementary' or @role='dialog']"
+    " | //body//*[not(self::main or self::article)]["
+    + " or ".join(
+        f"contains(@id, '{m}') or contains(concat(' ', normalize-space(@class), ' '), ' {m} ')"
+        for m in _CHROME_MARKS
+    )
+    + "]"
+)
+_EMPHASIS_RENDS = frozenset({"#b", "#strong"})
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
+# A redirect stub holds a line of "Redirecting to…" text, never a lesson.
+_STUB_MAX_CHARS = 300
+
+
+def _extraction_config() -> ConfigParser:
+    config = use_config()
+    # Keep short pages too: the defaults drop anything under 250 characters to a cruder fallback.
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    config.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
+    return config
+
+
+_CONFIG = _extraction_config()
 
 
 @dataclass(frozen=True)
 class HtmlBlock:
-    """One heading (with its level) or one block of text."""
+    """One heading, text block or code listing of the main content."""
 
+    kind: ChunkKind
     text: str
     heading_level: int | None = None
+    anchor: str | None = None
+    emphasis: tuple[str, ...] = ()
 
 
-class _BlockParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[HtmlBlock] = []
-        self.title = ""
-        self._buffer: list[str] = []
-        self._skip_depth = 0
-        self._in_title = False
-        self._heading_level: int | None = None
+@dataclass
+class HtmlContent:
+    """A page reduced to its title and main-content blocks."""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in _SKIPPED and tag not in _VOID:
-            self._skip_depth += 1
-        elif tag in _HEADINGS:
-            self._flush()
-            self._heading_level = _HEADINGS[tag]
-        elif tag in _BLOCKS:
-            self._flush()
-        elif tag == "br":
-            self._buffer.append("\n")
-        elif tag in ("td", "th") and self._buffer:
-            self._buffer.append(" | ")
+    title: str
+    blocks: list[HtmlBlock] = field(default_factory=list)
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in _SKIPPED:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in _HEADINGS or tag in _BLOCKS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip_depth:
-            self._buffer.append(_WHITESPACE.sub(" ", data))
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-    def _flush(self) -> None:
-        text = "".join(self._buffer).strip()
-        self._buffer.clear()
-        if text:
-            self.blocks.append(HtmlBlock(text=text, heading_level=self._heading_level))
-        self._heading_level = None
+    def add_to(self, collector: ChunkCollector, text_kind: ChunkKind, url: str | None) -> None:
+        """Add the blocks as chunks; prose blocks take `text_kind`, every chunk points at `url`."""
+        for block in self.blocks:
+            kind = text_kind if block.kind is ChunkKind.PARAGRAPH else block.kind
+            ref = Reference(url=url, anchor=block.anchor, heading_level=block.heading_level)
+            collector.add(kind, block.text, ref, emphasis=block.emphasis)
 
 
-def html_blocks(html: str) -> tuple[str, list[HtmlBlock]]:
-    """Return the page <title> and its text blocks; scripts, styles and navigation are dropped."""
-    parser = _BlockParser()
-    parser.feed(html)
-    parser.close()
-    return " ".join(parser.title.split()), parser.blocks
+def main_content(html: str, label: str, url: str | None = None) -> HtmlContent:
+    """Extract the main content; raise for redirect stubs and pages with none."""
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        raise IngestionError(f"{label} is not a readable HTML page") from None
+    _refuse_redirect_stub(tree, label)
+    page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
+    anchors = _heading_anchors(tree)
+    for element in tree.xpath(_CHROME):
+        if element.getparent() is not None:
+            element.drop_tree()
+    _keep_listings(tree)
+    _wrap_loose_body(tree)
+    extracted = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=True,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_formatting=True,
+        include_images=False,
+        include_links=False,
+        config=_CONFIG,
+    )
+    body = getattr(extracted, "body", None)
+    blocks = list(_blocks(body, anchors)) if body is not None else []
+    if not any(block.text.strip() for block in blocks):
+        raise IngestionError(
+            f"{label} has no main content (only navigation, menus or boilerplate); "
+            "give the page that holds the lesson text"
+        )
+    top = min((b.heading_level for b in blocks if b.heading_level is not None), default=1)
+    blocks = [_relative(block, top) for block in blocks]
+    content_title = next((b.text for b in blocks if b.heading_level == 1), None)
+    meta_title = str(getattr(extracted, "title", None) or "")
+    return HtmlContent(title=content_title or meta_title or page_title, blocks=blocks)
+
+
+def _keep_listings(tree: lxml.html.HtmlElement) -> None:
+    """Turn figures holding code or tables into plain blocks: trafilatura drops every <figure>."""
+    for figure in list(tree.iter("figure")):
+        if figure.find(".//pre") is not None or figure.find(".//table") is not None:
+            figure.tag = "div"
+            for caption in figure.iter("figcaption"):
+                caption.tag = "p"
+
+
+def _wrap_loose_body(tree: lxml.html.HtmlElement) -> None:
+    """Put a page without a content container into one: trafilatura drops headings left loose."""
+    if tree.xpath("//main | //article | //*[@role='main']"):
+        return
+    body = tree.find("body")
+    if body is None:
+        return
+    main = lxml.html.Element("main")
+    main.text, body.text = body.text, None
+    for child in list(body):
+        main.append(child)
+    body.append(main)
+
+
+def _relative(block: HtmlBlock, top: int) -> HtmlBlock:
+    if block.heading_level is None:
+        return block
+    return replace(block, heading_level=block.heading_level - top + 1)
+
+
+def _refuse_redirect_stub(tree: lxml.html.HtmlElement, label: str) -> None:
+    refresh = tree.xpath("//meta[translate(@http-equiv, 'REFSH', 'refsh')='refresh']/@content")
+    if not refresh:
+        return
+    body = tree.find("body")
+    text = "" if body is None else " ".join(body.xpath(".//text()[not(ancestor::script)]"))
+    if len(" ".join(text.split())) > _STUB_MAX_CHARS:
+        return
+    match = _REFRESH_URL.search(str(refresh[0]))
+    target = match.group(1).strip() if match else "another page"
+    raise RedirectPage(f"{label} only redirects to {target}; give that page instead", target)
+
+
+def _heading_anchors(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
+    """(normalized text, id) of each heading with an id: its own, a child's or its section's."""
+    anchors: list[tuple[str, str]] = []
+    for heading in tree.iter(*_HEADING_TAGS):
+        anchor = heading.get("id")
+        if not anchor:
+            inner = heading.xpath(".//*[@id]/@id | .//a[@name]/@name")
+            anchor = str(inner[0]) if inner else None
+        parent = heading.getparent()
+        if not anchor and parent is not None and parent.tag in ("section", "article"):
+            anchor = parent.get("id")
+        if anchor:
+            anchors.append((_normalized(heading.text_content()), anchor))
+    return anchors
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _blocks(body: etree._Element, anchors: list[tuple[str, str]]) -> Iterator[HtmlBlock]:
+    remaining = list(anchors)
+    anchor: str | None = None
+    for element in body:
+        if element.tag == "head":
+            text = " ".join("".join(element.itertext()).split())
+            rend = str(element.get("rend") or "h2")
+            level = int(rend[1]) if rend[:1] == "h" and rend[1:2].isdigit() else 2
+            key = _normalized(text)
+            found = next((i for i, (name, _) in enumerate(remaining) if name == key), None)
+            if found is not None:
+                anchor = remaining.pop(found)[1]
+            yield HtmlBlock(ChunkKind.HEADING, text, level, anchor)
+        elif element.tag == "code":
+            yield HtmlBlock(ChunkKind.CODE, "".join(element.itertext()), anchor=anchor)
+        elif element.tag == "list":
+            yield _list_block(element, anchor)
+        elif element.tag == "table":
+            rows = (
+                " | ".join(_prose(cell) for cell in row.iter("cell") if _prose(cell))
+                for row in element.iter("row")
+            )
+            yield HtmlBlock(ChunkKind.PARAGRAPH, "\n".join(rows), anchor=anchor,
+                            emphasis=_emphasis(element))  # fmt: skip
+        else:
+            yield HtmlBlock(ChunkKind.PARAGRAPH, _prose(element), anchor=anchor,
+                            emphasis=_emphasis(element))  # fmt: skip
+
+
+def _list_block(element: etree._Element, anchor: str | None) -> HtmlBlock:
+    lines: list[str] = []
+    terms: list[str] = []
+    for item in element.iterfind("item"):
+        text = _prose(item)
+        rend = str(item.get("rend") or "")
+        if rend.startswith("dt"):
+            terms.append(text)
+            lines.append(f"{text}:")
+        elif rend.startswith("dd") and lines and lines[-1].endswith(":"):
+            lines[-1] = f"{lines[-1]} {text}"
+        else:
+            lines.append(text)
+    return HtmlBlock(ChunkKind.PARAGRAPH, "\n".join(line for line in lines if line),
+                     anchor=anchor, emphasis=tuple(terms) + _emphasis(element))  # fmt: skip
+
+
+def _prose(element: etree._Element) -> str:
+    """Text with the source's line wrapping undone."""
+    return " ".join("".join(element.itertext()).split())
+
+
+def _emphasis(element: etree._Element) -> tuple[str, ...]:
+    marked = (
+        "".join(child.itertext())
+        for child in element.iter("hi", "code")
+        if child is not element and (child.tag == "code" or child.get("rend") in _EMPHASIS_RENDS)
+    )
+    return tuple(term for term in marked if term.strip())

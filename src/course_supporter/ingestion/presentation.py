@@ -1,7 +1,8 @@
-"""Presentations: PDF decks page by page, PPTX decks slide by slide with speaker notes."""
+"""PDF documents and decks, PPTX decks slide by slide with speaker notes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,34 @@ from course_supporter.ingestion.archives import check_office_zip
 from course_supporter.ingestion.chunks import ChunkCollector
 from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
+from course_supporter.ingestion.pdf_layout import (
+    add_document,
+    add_slides,
+    body_size,
+    bookmark_sections,
+    font_sections,
+    is_slide_deck,
+    read_pages,
+    remove_running_lines,
+    title_page_heading,
+)
 
 _TITLE_TYPES = frozenset({"title", "ctrTitle"})
+# "Mitochondria (cont.)", "DNA - continued", "Results (2/3)": the same section goes on.
+_CONTINUED = re.compile(
+    r"\s*(?:\((?:cont(?:inued|'d|\.)?|\d+\s*(?:/|of)\s*\d+)\)|[-\u2013\u2014:]\s*cont(?:inued|'d|\.)?"
+    r"|\d+\s*/\s*\d+)\s*$",
+    re.IGNORECASE,
+)
 _PLACEHOLDER_PATH = f"{qn('p:nvPr')}/{qn('p:ph')}"
 
 
 class PdfProcessor:
-    """PDF text per page with pypdfium2 (PDFium: Apache-2.0 / BSD-3-Clause, a permissive licence).
+    """PDF with pypdfium2 (PDFium: Apache-2.0 / BSD-3-Clause, a permissive licence).
 
-    Each page of a presentation PDF is one slide, so its chunk carries both `page` and `slide`.
+    A PDF is a document cited by page: sections from its bookmarks (else from its type),
+    page chrome dropped, paragraphs reflowed, back matter flagged. Only a deck exported to
+    PDF (landscape, few words a page) is read as slides, cited by slide.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -33,37 +53,46 @@ class PdfProcessor:
     def extract(self, path: Path, filename: str) -> SourceDocument:
         pdf = _open_pdf(path, filename)
         try:
+            pages = read_pages(pdf)
+            if not any(page.lines for page in pages):
+                raise IngestionError(
+                    f"{filename} has no text layer (scanned or image-only pages); "
+                    "upload a PDF exported with text, or run OCR on it first"
+                )
             collector = ChunkCollector(self.max_chars, filename)
-            for index in range(len(pdf)):
-                page = pdf[index]
-                textpage = page.get_textpage()
-                try:
-                    text = textpage.get_text_range()
-                finally:
-                    textpage.close()
-                    page.close()
-                number = index + 1
-                collector.add(ChunkKind.SLIDE_TEXT, text, Reference(page=number, slide=number))
+            metadata: dict[str, str | int | float | bool | None] = {
+                "filename": filename, "format": "pdf", "pages": len(pages)}  # fmt: skip
+            heading = None
+            if is_slide_deck(pages):
+                add_slides(collector, pages)
+                source_type = "presentation"
+                metadata.update(layout="slides", slide_count=len(pages))
+            else:
+                heading = title_page_heading(pages, body_size(pages))
+                removed = remove_running_lines(pages)
+                sections = bookmark_sections(pdf, pages)
+                outline = "bookmarks"
+                if sections is None:
+                    sections = font_sections(pages, body_size(pages))
+                    outline = "fonts" if sections else "none"
+                add_document(collector, pages, sections)
+                source_type = "text"
+                metadata.update(layout="document", page_count=len(pages), outline=outline,
+                                running_lines_removed=removed)  # fmt: skip
             title = str(pdf.get_metadata_dict().get("Title") or "").strip()
-            pages = len(pdf)
         except pypdfium2.PdfiumError:
             raise IngestionError(
                 f"{filename} is damaged and its text could not be read; export it again"
             ) from None
         finally:
             pdf.close()
-        if not collector.chunks:
-            raise IngestionError(
-                f"{filename} has no text layer (scanned or image-only pages); "
-                "upload a PDF exported with text, or run OCR on it first"
-            )
+        metadata["characters"] = collector.total_chars
         return SourceDocument(
-            source_type="presentation",
-            title=title or Path(filename).stem,
+            source_type=source_type,
+            title=title or heading or collector.first_heading() or Path(filename).stem,
             chunks=collector.chunks,
-            metadata={"filename": filename, "format": "pdf", "pages": pages,
-                      "characters": collector.total_chars},
-        )  # fmt: skip
+            metadata=metadata,
+        )
 
 
 def _open_pdf(path: Path, filename: str) -> pypdfium2.PdfDocument:
@@ -80,7 +109,9 @@ def _open_pdf(path: Path, filename: str) -> pypdfium2.PdfDocument:
 
 
 class PptxProcessor:
-    """PowerPoint decks via python-pptx: slide title, body text and speaker notes per slide."""
+    """PowerPoint decks via python-pptx: body text and speaker notes per slide; a HEADING opens
+    each section: a titled slide, unless it repeats the title before it ("… (cont.)"), at
+    level 2 under the deck's "Section Header" slides (level 1), at level 1 when there are none."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -95,24 +126,43 @@ class PptxProcessor:
             ) from None
         collector = ChunkCollector(self.settings.ingest_max_text_chars, filename)
         slides = 0
+        deck_title: str | None = None
+        has_sections = any(_is_section_header(slide) for slide in deck.slides)
+        current: str | None = None
         for number, slide in enumerate(deck.slides, start=1):
             slides = number
-            title, body = "", list[str]()
+            title, kind, body = "", None, list[str]()
             for shape in slide.shapes:
-                if not title and _placeholder_type(shape) in _TITLE_TYPES and shape.has_text_frame:
-                    title = shape.text_frame.text
+                kind = _placeholder_type(shape) if not title else None
+                if kind in _TITLE_TYPES and shape.has_text_frame:
+                    title = " ".join(shape.text_frame.text.split())
+                    if kind == "ctrTitle" and deck_title is None:
+                        deck_title = title
                 else:
                     body.extend(_shape_texts(shape))
-            collector.add(ChunkKind.HEADING, title, Reference(slide=number, heading_level=1))
+            if title and title != deck_title:
+                section = _is_section_header(slide)
+                level = 1 if section or not has_sections else 2
+                base = _CONTINUED.sub("", title).casefold()
+                if section or base != current:
+                    ref = Reference(slide=number, heading_level=level)
+                    collector.add(ChunkKind.HEADING, title, ref)
+                current = base
             collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
             collector.add(ChunkKind.SPEAKER_NOTES, _notes_text(slide), Reference(slide=number))
         return SourceDocument(
             source_type="presentation",
-            title=deck.core_properties.title or collector.first_heading() or Path(filename).stem,
+            title=deck.core_properties.title or deck_title or collector.first_heading()
+            or Path(filename).stem,
             chunks=collector.chunks,
             metadata={"filename": filename, "format": "pptx", "slides": slides,
-                      "characters": collector.total_chars},
+                      "slide_count": slides, "characters": collector.total_chars},
         )  # fmt: skip
+
+
+def _is_section_header(slide: Any) -> bool:
+    """A divider slide opening a part of the deck (PowerPoint's "Section Header" layout)."""
+    return "section" in str(slide.slide_layout.name or "").casefold()
 
 
 def _placeholder_type(shape: Any) -> str | None:

@@ -1,8 +1,11 @@
-"""Subtitles (WebVTT, SRT) into timed transcript chunks; a few broken cues are skipped."""
+"""Subtitles (WebVTT, SRT) into timed transcript chunks split into topics; a few broken cues
+are skipped, overlapping ones trimmed, cues out of time order refused by number."""
 
 from __future__ import annotations
 
+import html
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +19,16 @@ from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocu
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.formats import extension_of
 from course_supporter.ingestion.text import read_text_file
+from course_supporter.ingestion.topics import TimedText, segment_topics
 
 # Up to this share of cues may be broken; they are skipped and counted in the metadata.
 MAX_BROKEN_CUE_SHARE = 0.1
 _BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")
+# Cue markup of WebVTT and SRT; any other <…> is text someone typed (`create-<initializer>`).
+_CUE_TAGS = re.compile(
+    r"</?(?:c|i|b|u|v|lang|ruby|rt|font|s)(?:[.\s][^<>]*)?>|<\d{1,2}:\d{2}(?::\d{2})?\.\d{3}>",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,8 @@ class Cue:
 class ParsedSubtitles:
     cues: list[Cue]
     broken: int
+    trimmed: int = 0
+    """Cues that overlapped the next one and were cut to end where it starts."""
 
 
 def parse_subtitles(text: str, subtitle_format: str, filename: str) -> ParsedSubtitles:
@@ -44,14 +55,40 @@ def parse_subtitles(text: str, subtitle_format: str, filename: str) -> ParsedSub
     if not blocks:
         raise IngestionError(f"{filename} contains no subtitle cues")
     parsed = [_parse_cue(block, subtitle_format) for block in blocks]
-    cues = [cue for cue in parsed if cue is not None and cue.text]
     broken = sum(1 for cue in parsed if cue is None)
     if broken > MAX_BROKEN_CUE_SHARE * len(blocks):
         raise IngestionError(
             f"{filename} has {broken} malformed cues out of {len(blocks)} "
             "(bad timestamps or layout); fix or re-export the subtitles"
         )
-    return ParsedSubtitles(cues=cues, broken=broken)
+    numbered = [(n, cue) for n, cue in enumerate(parsed, start=1) if cue is not None and cue.text]
+    cues, trimmed = _in_time_order(numbered, filename)
+    return ParsedSubtitles(cues=cues, broken=broken, trimmed=trimmed)
+
+
+def _in_time_order(numbered: list[tuple[int, Cue]], filename: str) -> tuple[list[Cue], int]:
+    """Trim a cue that runs into the next; refuse a cue that starts before the one ahead of it."""
+    cues: list[Cue] = []
+    trimmed = 0
+    for (_, before), (number, cue) in itertools.pairwise(numbered):
+        if cue.start_seconds < before.start_seconds:
+            raise IngestionError(
+                f"{filename}: cue {number} starts at {_clock(cue.start_seconds)}, before cue "
+                f"{number - 1} ({_clock(before.start_seconds)}); put the cues in time order"
+            )
+    for index, (_, cue) in enumerate(numbered):
+        following = numbered[index + 1][1] if index + 1 < len(numbered) else None
+        if following is not None and cue.end_seconds > following.start_seconds:
+            cue = Cue(cue.start_seconds, max(cue.start_seconds, following.start_seconds), cue.text)
+            trimmed += 1
+        cues.append(cue)
+    return cues, trimmed
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    millis = round(seconds % 1 * 1000)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{millis:03d}"
 
 
 def _parse_cue(block: str, subtitle_format: str) -> Cue | None:
@@ -67,22 +104,33 @@ def _parse_cue(block: str, subtitle_format: str) -> Cue | None:
     end = caption.end_time.in_milliseconds() / 1000
     if end < start:
         return None
-    return Cue(start_seconds=start, end_seconds=end, text=caption.text.strip())
+    text = html.unescape(_CUE_TAGS.sub("", caption.raw_text))
+    return Cue(start_seconds=start, end_seconds=end, text=text.strip())
 
 
 def transcript_document(
     cues: list[Cue], *, title: str, max_chars: int, label: str, **metadata: str | int | float
 ) -> SourceDocument:
-    """A video document with one TRANSCRIPT chunk per cue."""
+    """A video document with one TRANSCRIPT chunk per cue, under a HEADING per topic when the
+    transcript holds more than one."""
     collector = ChunkCollector(max_chars, label)
-    for cue in cues:
+    topics = segment_topics(
+        [TimedText(cue.start_seconds, cue.end_seconds, cue.text) for cue in cues]
+    )
+    openings = {topic.first: topic for topic in topics} if len(topics) > 1 else {}
+    for index, cue in enumerate(cues):
+        topic = openings.get(index)
+        if topic is not None:
+            span = Reference(heading_level=1, start_seconds=topic.start_seconds,
+                             end_seconds=topic.end_seconds)  # fmt: skip
+            collector.add(ChunkKind.HEADING, topic.title, span)
         ref = Reference(start_seconds=cue.start_seconds, end_seconds=cue.end_seconds)
         collector.add(ChunkKind.TRANSCRIPT, cue.text, ref)
     return SourceDocument(
         source_type="video",
         title=title,
         chunks=collector.chunks,
-        metadata={"characters": collector.total_chars, **metadata},
+        metadata={"characters": collector.total_chars, "topics": len(topics), **metadata},
     )
 
 
@@ -105,5 +153,6 @@ class SubtitleProcessor:
             filename=filename,
             format=subtitle_format,
             skipped_cues=parsed.broken,
+            trimmed_cues=parsed.trimmed,
             transcript_source="subtitles",
         )

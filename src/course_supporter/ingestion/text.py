@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import docx
+import yaml
 from docutils import nodes
 from docutils.core import publish_doctree
 from docx.table import Table
@@ -17,14 +19,18 @@ from markdown_it.token import Token
 from course_supporter.config import Settings
 from course_supporter.ingestion.archives import check_office_zip
 from course_supporter.ingestion.chunks import ChunkCollector
-from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
-from course_supporter.ingestion.html_text import html_blocks
+from course_supporter.ingestion.html_text import main_content
 
 # Markup may make a source file a few times larger than the text it holds.
 _MARKUP_ALLOWANCE = 4
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _DOCX_HEADING = re.compile(r"Heading (\d)")
+_FRONT_MATTER = re.compile(
+    r"\A(?P<fence>---|\+\+\+)[ \t]*\r?\n(?P<body>.*?)\r?\n(?P=fence)[ \t]*(?:\r?\n|\Z)", re.DOTALL
+)
+_FRONT_MATTER_KEY = re.compile(r"\A[ \t]*[\w-]+[ \t]*[:=]")
 
 
 def read_text_file(path: Path, filename: str, max_chars: int) -> str:
@@ -62,17 +68,18 @@ def _document(
 
 
 class MarkdownProcessor:
-    """Markdown via markdown-it-py: headings keep their level, blocks become paragraphs."""
+    """Markdown via markdown-it-py: front matter as metadata, headings, text, code verbatim."""
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
         self.parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
+        front, source = split_front_matter(read_text_file(path, filename, self.max_chars), filename)
         collector = ChunkCollector(self.max_chars, filename)
         heading_level: int | None = None
         row: list[str] | None = None
-        for token in self.parser.parse(read_text_file(path, filename, self.max_chars)):
+        for token in self.parser.parse(source):
             if token.type == "heading_open":
                 heading_level = int(token.tag[1:])
             elif token.type == "heading_close":
@@ -83,7 +90,7 @@ class MarkdownProcessor:
                 collector.add(ChunkKind.PARAGRAPH, " | ".join(row))
                 row = None
             elif token.type in ("fence", "code_block"):
-                collector.add(ChunkKind.PARAGRAPH, token.content)
+                collector.add(ChunkKind.CODE, token.content)
             elif token.type == "inline":
                 text = _inline_text(token)
                 if heading_level is not None:
@@ -91,8 +98,8 @@ class MarkdownProcessor:
                 elif row is not None:
                     row.append(text)
                 else:
-                    collector.add(ChunkKind.PARAGRAPH, text)
-        return _document("text", filename, collector, format="markdown")
+                    collector.add(ChunkKind.PARAGRAPH, text, emphasis=_inline_emphasis(token))
+        return _outlined_document(collector, front, filename, format="markdown")
 
 
 def _inline_text(token: Token) -> str:
@@ -105,6 +112,70 @@ def _inline_text(token: Token) -> str:
         elif child.type == "hardbreak":
             parts.append("\n")
     return "".join(parts)
+
+
+def _inline_emphasis(token: Token) -> list[str]:
+    """Bold spans and inline code: the terms an author marks."""
+    terms: list[str] = []
+    bold: list[str] | None = None
+    for child in token.children or []:
+        if child.type == "strong_open":
+            bold = []
+        elif child.type == "strong_close" and bold is not None:
+            terms.append("".join(bold))
+            bold = None
+        elif child.type == "code_inline":
+            terms.append(child.content)
+        if bold is not None and child.type in ("text", "code_inline"):
+            bold.append(child.content)
+    return terms
+
+
+def split_front_matter(text: str, filename: str) -> tuple[dict[str, Any], str]:
+    """Split YAML (---) or TOML (+++) front matter from the text; ({}, text) when there is none."""
+    text = text.lstrip("\ufeff")
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text
+    fence, raw = match.group("fence"), match.group("body")
+    try:
+        parsed = tomllib.loads(raw) if fence == "+++" else yaml.safe_load(raw)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as error:
+        if fence == "---" and not _FRONT_MATTER_KEY.match(raw):
+            return {}, text  # a thematic break, not front matter
+        raise IngestionError(
+            f"{filename} starts with front matter that is not valid "
+            f"{'TOML' if fence == '+++' else 'YAML'}: {str(error).splitlines()[0]}"
+        ) from None
+    if not isinstance(parsed, dict):
+        return {}, text
+    return parsed, text[match.end() :]
+
+
+def _outlined_document(
+    collector: ChunkCollector, front: dict[str, Any], filename: str, **meta: Any
+) -> SourceDocument:
+    """Heading levels made relative to the top heading, under the front matter's title if any."""
+    headings = [c for c in collector.chunks if c.kind is ChunkKind.HEADING]
+    top = min((c.ref.heading_level or 1 for c in headings), default=1)
+    title = front.get("title")
+    title = " ".join(str(title).split()) if isinstance(title, str | int | float) else None
+    shift = 1 - top
+    if title and not (headings and collector.chunks[0] is headings[0]
+                      and headings[0].text.casefold() == title.casefold()):  # fmt: skip
+        shift += 1
+        collector.chunks.insert(
+            0, Chunk(kind=ChunkKind.HEADING, text=title, ref=Reference(heading_level=1))
+        )
+        collector.total_chars += len(title)
+    for chunk in headings:
+        chunk.ref.heading_level = (chunk.ref.heading_level or 1) + shift
+    scalars = {
+        f"front_matter_{key}": value
+        for key, value in front.items()
+        if isinstance(key, str) and isinstance(value, str | int | float | bool)
+    }
+    return _document("text", filename, collector, title=title, **meta, **scalars)
 
 
 class PlainTextProcessor:
@@ -121,22 +192,16 @@ class PlainTextProcessor:
 
 
 class HtmlProcessor:
-    """An uploaded HTML file: every heading and text block, minus scripts and navigation."""
+    """An uploaded HTML file, through the same main-content path as a fetched web page."""
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
         collector = ChunkCollector(self.max_chars, filename)
-        title, blocks = html_blocks(read_text_file(path, filename, self.max_chars))
-        for block in blocks:
-            if block.heading_level is None:
-                collector.add(ChunkKind.PARAGRAPH, block.text)
-            else:
-                collector.add(
-                    ChunkKind.HEADING, block.text, Reference(heading_level=block.heading_level)
-                )
-        return _document("text", filename, collector, title=title, format="html")
+        content = main_content(read_text_file(path, filename, self.max_chars), filename)
+        content.add_to(collector, ChunkKind.PARAGRAPH, url=None)
+        return _document("text", filename, collector, title=content.title, format="html")
 
 
 class DocxProcessor:
@@ -188,14 +253,17 @@ class RstProcessor:
         "report_level": 5,
         "halt_level": 5,
     }
-    _SKIPPED = (nodes.system_message, nodes.comment, nodes.substitution_definition, nodes.target)
-    _TEXT_BLOCKS = (nodes.paragraph, nodes.literal_block, nodes.line_block, nodes.doctest_block)
+    _SKIPPED = (
+        nodes.system_message, nodes.comment, nodes.substitution_definition, nodes.target,
+        nodes.docinfo,
+    )  # fmt: skip
+    _TEXT_BLOCKS = (nodes.paragraph, nodes.line_block)
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
-        source = read_text_file(path, filename, self.max_chars)
+        front, source = split_front_matter(read_text_file(path, filename, self.max_chars), filename)
         overrides = {**self._SETTINGS, "warning_stream": io.StringIO()}
         try:
             tree = publish_doctree(source, settings_overrides=overrides)
@@ -203,9 +271,11 @@ class RstProcessor:
             raise IngestionError(
                 f"{filename} is not valid reStructuredText; check its markup"
             ) from None
+        for docinfo in tree.findall(nodes.docinfo):
+            front = {**_docinfo_fields(docinfo), **front}
         collector = ChunkCollector(self.max_chars, filename)
         self._walk(tree, 0, collector)
-        return _document("text", filename, collector, format="rst")
+        return _outlined_document(collector, front, filename, format="rst")
 
     def _walk(self, node: nodes.Element, depth: int, collector: ChunkCollector) -> None:
         for child in node.children:
@@ -214,7 +284,25 @@ class RstProcessor:
             elif isinstance(child, nodes.title):
                 level = max(depth, 1)
                 collector.add(ChunkKind.HEADING, child.astext(), Reference(heading_level=level))
+            elif isinstance(child, nodes.literal_block | nodes.doctest_block):
+                collector.add(ChunkKind.CODE, child.astext())
             elif isinstance(child, self._TEXT_BLOCKS):
-                collector.add(ChunkKind.PARAGRAPH, child.astext())
+                terms = [n.astext() for n in child.findall(_is_marked)]
+                collector.add(ChunkKind.PARAGRAPH, child.astext(), emphasis=terms)
             elif isinstance(child, nodes.Element) and not isinstance(child, self._SKIPPED):
                 self._walk(child, depth, collector)
+
+
+def _is_marked(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.strong | nodes.literal)
+
+
+def _docinfo_fields(docinfo: nodes.docinfo) -> dict[str, Any]:
+    """The bibliographic fields (:title:, :author: …) at the top of an RST file."""
+    fields: dict[str, Any] = {}
+    for child in docinfo.children:
+        if isinstance(child, nodes.field) and len(child.children) == 2:
+            fields[child.children[0].astext().strip().lower()] = child.children[1].astext().strip()
+        elif isinstance(child, nodes.Element):
+            fields[child.tagname] = child.astext().strip()
+    return fields

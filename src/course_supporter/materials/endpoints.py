@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from course_supporter.dependencies import SessionDep
 from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from course_supporter.http_errors import body_responses, error_responses
+from course_supporter.ingestion.formats import accepted_types_text
 from course_supporter.materials import service, uploads
 from course_supporter.materials.models import Material
 from course_supporter.materials.schemas import (
@@ -41,11 +42,15 @@ _CREATE_BODY: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["source_type", "file"],
+                    "required": ["file"],
                     "properties": {
                         "source_type": {
                             "type": "string",
                             "enum": ["video", "presentation", "text"],
+                            "description": (
+                                "Optional (before `file`): detected from the file when left "
+                                f"out. File types each takes: {accepted_types_text()}."
+                            ),
                         },
                         "position": {
                             "type": "integer",

@@ -39,7 +39,8 @@ class MaterialFromUrl(BaseModel):
 class UploadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source_type: SourceType
+    source_type: SourceType | None = None
+    """Left out: detected from the file name's extension."""
     filename: Annotated[str, Field(min_length=1, max_length=255)]
     size_bytes: Annotated[int, Field(ge=1)]
     content_type: Annotated[str | None, Field(max_length=255, pattern=CONTENT_TYPE)] = None

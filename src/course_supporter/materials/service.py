@@ -22,7 +22,7 @@ from course_supporter.errors import (
     UnsupportedMediaError,
 )
 from course_supporter.ingestion.errors import UnsupportedMaterialType
-from course_supporter.ingestion.formats import check_upload_type
+from course_supporter.ingestion.formats import check_upload_type, detect_source_type
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material, SlideVideoMapping, SourceType
@@ -72,13 +72,21 @@ async def upload_material(
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes))
     material_id = new_id()
 
+    chosen: dict[str, str] = {}
+    positions: list[int | None] = []
+
     def check_head(filename: str, head: bytes, fields: Mapping[str, str]) -> str:
-        source_type = fields.get("source_type", "")
+        positions.append(
+            _form_position(fields.get("position"))
+        )  # refused before any byte is stored
+        source_type = fields.get("source_type") or source_type_for(filename)
         if source_type not in {t.value for t in SourceType}:
             raise InvalidInputError(
                 "form field source_type must come before file and be one of: "
                 + ", ".join(t.value for t in SourceType)
+                + " (or be left out to detect it from the file)"
             )
+        chosen["source_type"] = source_type
         return check_file_type(source_type, filename, head)
 
     async def open_writer(filename: str, stored_type: str) -> ObjectWriter:
@@ -92,7 +100,8 @@ async def upload_material(
             open_writer=open_writer,
             check_head=check_head,
             max_bytes=settings.max_upload_bytes,
-            optional_fields=("position",),
+            text_fields=(),
+            optional_fields=("source_type", "position"),
         )
     except UploadTooLarge as exc:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
@@ -112,7 +121,7 @@ async def upload_material(
         id=material_id,
         course_id=course_id,
         tenant_id=tenant_id,
-        source_type=received.fields["source_type"],
+        source_type=chosen["source_type"],
         storage_key=received.stored.key,
         filename=received.filename,
         content_type=received.content_type,
@@ -137,6 +146,14 @@ def _form_position(value: str | None) -> int | None:
         raise InvalidInputError(
             "form field position must be a whole number from 0 to 1000000"
         ) from exc
+
+
+def source_type_for(filename: str) -> str:
+    """The source type of a file sent without one; 415 when no source type takes the file."""
+    try:
+        return detect_source_type(filename)
+    except UnsupportedMaterialType as exc:
+        raise UnsupportedMediaError(exc.message) from exc
 
 
 def check_file_type(source_type: str, filename: str, head: bytes) -> str:

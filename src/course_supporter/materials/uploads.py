@@ -31,7 +31,12 @@ from course_supporter.ingestion.formats import CONTENT_TYPES, check_upload_exten
 from course_supporter.materials.models import Material, Upload
 from course_supporter.materials.repository import UploadRepository
 from course_supporter.materials.schemas import UploadCreate
-from course_supporter.materials.service import CreatedMaterial, check_file_type, record_material
+from course_supporter.materials.service import (
+    CreatedMaterial,
+    check_file_type,
+    record_material,
+    source_type_for,
+)
 from course_supporter.storage import (
     ObjectNotFound,
     ObjectStorage,
@@ -80,7 +85,8 @@ async def prepare_upload(
     """Check type and size, presign the PUT (or one per part) and record the pending upload."""
     await get_course(session, tenant_id, course_id)
     _require_direct_uploads(storage, course_id)
-    _check_extension(data.source_type.value, data.filename)
+    source_type = data.source_type.value if data.source_type else source_type_for(data.filename)
+    _check_extension(source_type, data.filename)
     if data.size_bytes > settings.max_upload_bytes:
         raise PayloadTooLargeError(_too_large(settings.max_upload_bytes))
     material_id = new_id()
@@ -98,7 +104,7 @@ async def prepare_upload(
         material_id=material_id,
         storage_key=key,
         filename=data.filename,
-        source_type=data.source_type.value,
+        source_type=source_type,
         content_type=content_type,
         size_bytes=data.size_bytes,
         s3_upload_id=presigned.upload_id,

@@ -62,7 +62,7 @@ def build(
     """Turn course materials into a structure, offline unless provider keys are set."""
     from course_supporter.config import get_settings
     from course_supporter.db import new_id
-    from course_supporter.ingestion.errors import IngestionError
+    from course_supporter.ingestion.errors import IngestionError, RedirectPage
     from course_supporter.ingestion.extract import extract_document
     from course_supporter.ingestion.merge import MaterialDocument, build_course_context
     from course_supporter.llm.router import CallLog
@@ -89,6 +89,9 @@ def build(
                         settings=settings,
                     )
                 )
+            except RedirectPage as exc:
+                advance(f"{Path(item).name} (skipped: redirects to {exc.target})")
+                continue
             except IngestionError as exc:
                 fail(f"{item}: {exc.message}")
             label = item if is_url else Path(item).name
