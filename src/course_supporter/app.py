@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if limiter.shared:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
-        background = [flusher]
+        background = [flusher, asyncio.create_task(authenticator.run_revalidator())]
         if settings.runs_embedded_worker:
             background.append(JobWorker(settings, db, storage).start())
         # Everything imported and built at start-up lives as long as the process: moving it
