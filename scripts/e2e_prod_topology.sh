@@ -181,7 +181,7 @@ export LOG_LEVEL=INFO
 export EMBEDDED_WORKER=false
 export API_KEY_CACHE_TTL_SECONDS=5
 export METRICS_TOKEN="e2e-metrics-$suffix"
-export FORWARDED_ALLOW_IPS=127.0.0.1
+export TRUSTED_PROXIES=127.0.0.1
 unset GEMINI_API_KEY ANTHROPIC_API_KEY OPENAI_API_KEY DEEPSEEK_API_KEY
 
 # ------------------------------------------------------------------ migrations
@@ -251,6 +251,12 @@ if CURL_INSECURE=1 scripts/smoke_test.sh --behind-proxy "$base" "$api_key"; then
     pass "scripts/smoke_test.sh through nginx over HTTPS"
 else
     fail "scripts/smoke_test.sh through nginx over HTTPS"
+fi
+
+if CURL_INSECURE=1 scripts/e2e_auth_per_client.sh "$base" "$api_key" "$API_KEY_CACHE_TTL_SECONDS"; then
+    pass "bad keys through nginx are limited per client and never lock out a valid key"
+else
+    fail "bad keys through nginx are limited per client and never lock out a valid key"
 fi
 
 # ------------------------------------------------------------------ big upload, flat memory

@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if limiter.shared:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
-        background = [flusher]
+        background = [flusher, asyncio.create_task(authenticator.run_revalidator())]
         embedded_worker = None
         durable = is_durable(settings)
         if settings.runs_embedded_worker:

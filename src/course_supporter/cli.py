@@ -56,17 +56,17 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1)] = 1,
-    forwarded_allow_ips: Annotated[
-        str, typer.Option(help="Proxies trusted for X-Forwarded-For.")
-    ] = "127.0.0.1",
 ) -> None:
-    """Run the HTTP API with uvicorn."""
+    """Run the HTTP API with uvicorn; X-Forwarded-For is trusted from TRUSTED_PROXIES."""
     import uvicorn
 
     from course_supporter.cli_support import fail
     from course_supporter.config import get_settings
 
-    if workers > 1 and get_settings().runs_embedded_worker:
+    settings = get_settings()
+    if "FORWARDED_ALLOW_IPS" in os.environ:
+        fail("FORWARDED_ALLOW_IPS is not read: set TRUSTED_PROXIES instead")
+    if workers > 1 and settings.runs_embedded_worker:
         fail(
             "the embedded job worker needs a single API process: use --workers 1, or set "
             "EMBEDDED_WORKER=false and run one `course-supporter worker` (several on PostgreSQL)"
@@ -84,7 +84,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,
         log_config=None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
@@ -57,14 +58,21 @@ class Settings(BaseSettings):
     rendered_course_cache_bytes: int = 64 * 1024 * 1024
 
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Peers whose X-Forwarded-For names the client (addresses, networks, or "*"): the address
+    # failed authentications are counted against.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
     log_level: str = "INFO"
 
     api_key_cache_ttl_seconds: float = Field(default=10.0, ge=0, le=30)
+    api_key_revalidate_seconds: float = Field(default=1.0, gt=0)
     last_used_flush_seconds: float = 60.0
     default_rate_limit_prep: int = 60
     default_rate_limit_check: int = 300
     auth_failure_limit: str = "20/minute"
     rate_limit_fail_open: bool = True
+    redis_timeout_seconds: float = Field(default=0.5, gt=0)
+    redis_breaker_failures: int = Field(default=3, ge=1)
+    redis_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     health_check_timeout_seconds: float = 2.0
     # /metrics wants `Authorization: Bearer <this>` when set; unset, it is open in development
     # and answers 404 in production.
@@ -113,12 +121,29 @@ class Settings(BaseSettings):
     openai_compatible_api_key: str | None = None
 
     @field_validator(
-        "cors_allowed_origins", "fetch_allowed_hosts", "job_extra_modules", mode="before"
+        "cors_allowed_origins",
+        "fetch_allowed_hosts",
+        "job_extra_modules",
+        "trusted_proxies",
+        mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is not an IP address, a network (10.0.0.0/8) or '*'"
+                    ) from None
         return value
 
     @property

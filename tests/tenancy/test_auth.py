@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from course_supporter.db import utcnow
+from course_supporter.errors import ConflictError
 from course_supporter.tenancy import service
 from course_supporter.tenancy.models import ApiKey
 from tests.conftest import ApiClient, open_client
@@ -86,7 +89,10 @@ async def test_inactive_tenant_is_401(client: ApiClient) -> None:
 
 
 async def test_revocation_takes_effect_within_the_cache_ttl(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 0.5})
+    # Revalidation (every second by default) would end the window early: this is the TTL bound.
+    cached = settings.model_copy(
+        update={"api_key_cache_ttl_seconds": 0.5, "api_key_revalidate_seconds": 30}
+    )
     async for api in open_client(cached):
         raw = await api.new_key()
         headers = {"X-API-Key": raw}
@@ -142,3 +148,40 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period(client: ApiClient
     assert (
         await client.http.get("/api/v1/me", headers={"X-API-Key": issued.raw_key})
     ).status_code == 401
+
+
+async def test_a_cached_key_stops_when_its_rotation_grace_ends(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 10})
+    async for api in open_client(cached):
+        old = {"X-API-Key": await api.new_key()}
+        assert (await api.http.get("/api/v1/me", headers=old)).status_code == 200  # now cached
+        async with api.db.sessions() as session:
+            await service.rotate_key(session, old["X-API-Key"][:16], grace=timedelta(seconds=2))
+        rotated = time.monotonic()
+        await asyncio.sleep(1.5)
+        # The cache has learnt the new expiry and still honours the grace...
+        me = await api.http.get("/api/v1/me", headers=old)
+        assert me.status_code == 200
+        assert me.json()["expires_at"] is not None
+        # ...and ends it on time, although the entry's TTL runs for 8 s more.
+        while (await api.http.get("/api/v1/me", headers=old)).status_code == 200:
+            assert time.monotonic() - rotated < 2.5
+            await asyncio.sleep(0.05)
+        assert time.monotonic() - rotated >= 1.9
+
+
+async def test_rotating_an_expired_key_is_refused(client: ApiClient) -> None:
+    tenant = f"tenant-expired-{id(client)}"
+    async with client.db.sessions() as session:
+        await service.create_tenant(session, tenant)
+    raw = await client.new_key(tenant=tenant)
+    async with client.db.sessions() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.key_prefix == raw[:16]))
+        assert key is not None
+        key.expires_at = utcnow() - timedelta(seconds=1)
+        await session.commit()
+    async with client.db.sessions() as session:
+        with pytest.raises(ConflictError, match=r"expired at .*; issue a new key instead"):
+            await service.rotate_key(session, raw[:16], grace=timedelta(hours=1))
+    async with client.db.sessions() as session:
+        assert len(await service.list_keys(session, tenant)) == 1

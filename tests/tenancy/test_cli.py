@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -88,6 +90,22 @@ def test_bad_input_is_a_clear_error(cli_db: str, args: list[str], message: str) 
     result = cli(cli_db, *args)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_rotating_an_expired_key_is_a_one_line_error(cli_db: str) -> None:
+    cli(cli_db, "tenants", "create", "acme")
+    created = cli(cli_db, "keys", "create", "--tenant", "acme", "--expires-in", "1s", "--json")
+    prefix = json.loads(created.stdout)["prefix"]
+    time.sleep(1.1)
+    rotated = cli(cli_db, "keys", "rotate", prefix, "--grace", "1h")
+    assert rotated.returncode == 1
+    assert rotated.stdout == ""
+    assert re.fullmatch(
+        rf"error: key {prefix} expired at [0-9-]+ [0-9:]+ UTC; issue a new key instead\n",
+        rotated.stderr,
+    )
+    listed = json.loads(cli(cli_db, "keys", "list", "--tenant", "acme", "--json").stdout)
+    assert len(listed["keys"]) == 1
 
 
 def test_cli_key_works_against_a_running_api(cli_db: str, tmp_path: Path) -> None:

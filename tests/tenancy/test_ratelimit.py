@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import limits.storage
@@ -37,33 +42,44 @@ async def test_limits_count_per_scope_and_answer_429(client: ApiClient) -> None:
     assert reads.headers["RateLimit-Limit"] == "5"
 
 
-async def test_repeated_bad_keys_are_throttled_per_address(settings: Settings) -> None:
+BAD_KEY = {"X-API-Key": "cs_live_" + "1" * 32}
+
+
+async def test_bad_keys_are_throttled_per_address_and_good_keys_pass(settings: Settings) -> None:
     strict = settings.model_copy(update={"auth_failure_limit": "5/minute"})
     async for api in open_client(strict):
-        for _ in range(5):
-            response = await api.http.get(
-                "/api/v1/me", headers={"X-API-Key": "cs_live_" + "1" * 32}
-            )
-            assert response.status_code == 401
+        statuses = [
+            (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code for _ in range(7)
+        ]
+        assert statuses == [401] * 5 + [429] * 2
+        blocked = await api.http.get("/api/v1/me", headers=BAD_KEY)
+        assert blocked.headers["Retry-After"] == "60"
+        # A key never seen by this process, resolved from the database: it passes.
         good = await api.new_key()
-        blocked = await api.http.get("/api/v1/me", headers={"X-API-Key": good})
-        assert blocked.status_code == 429
-        assert "Retry-After" in blocked.headers
+        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": good})).status_code == 200
+        assert (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code == 429
+        # Another address has its own count.
+        app = api.http._transport.app  # type: ignore[attr-defined]
+        other = httpx.ASGITransport(app=app, client=("10.9.8.7", 5000))
+        async with httpx.AsyncClient(transport=other, base_url="http://testserver") as elsewhere:
+            assert (await elsewhere.get("/api/v1/me", headers=BAD_KEY)).status_code == 401
 
 
-async def test_a_key_validated_before_the_guessing_keeps_working(settings: Settings) -> None:
+async def test_a_valid_key_outlives_its_cache_entry_while_its_address_guesses(
+    settings: Settings,
+) -> None:
     strict = settings.model_copy(
-        update={"auth_failure_limit": "3/minute", "api_key_cache_ttl_seconds": 5}
+        update={"auth_failure_limit": "3/minute", "api_key_cache_ttl_seconds": 0.3}
     )
     async for api in open_client(strict):
-        known = await api.new_key()
-        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": known})).status_code == 200
+        known = {"X-API-Key": await api.new_key()}
+        assert (await api.http.get("/api/v1/me", headers=known)).status_code == 200
         for _ in range(3):
-            bad = {"X-API-Key": "cs_live_" + "2" * 32}
-            assert (await api.http.get("/api/v1/me", headers=bad)).status_code == 401
-        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": known})).status_code == 200
-        fresh = await api.new_key()
-        assert (await api.http.get("/api/v1/me", headers={"X-API-Key": fresh})).status_code == 429
+            assert (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code == 401
+        await asyncio.sleep(0.4)  # the cache entry has expired: the key is looked up again
+        for _ in range(3):
+            assert (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code == 429
+            assert (await api.http.get("/api/v1/me", headers=known)).status_code == 200
 
 
 async def test_redis_outage_fails_open_without_500(sqlite_url: str, tmp_path: Path) -> None:
@@ -86,6 +102,134 @@ async def test_redis_outage_can_fail_closed(sqlite_url: str, tmp_path: Path) -> 
         response = await api.http.get("/api/v1/me", headers={"X-API-Key": key})
         assert response.status_code == 503
         assert response.json()["detail"].startswith("Rate limiting is unavailable")
+
+
+class RedisRelay:
+    """A loopback port in front of Redis that can black-hole: it accepts connections and never
+    answers, like a Redis behind a dropped route; switched off, it relays to the real one."""
+
+    def __init__(self, target: tuple[str, int] | None = None) -> None:
+        self.target = target
+        self.blackhole = True
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RedisRelay:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if self.blackhole or self.target is None:
+                while await reader.read(65536):
+                    pass
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+@contextlib.contextmanager
+def _captured(caplog: pytest.LogCaptureFixture, logger: str) -> Iterator[None]:
+    """caplog on `logger`: the app's logging set-up replaced the root handlers, caplog's too."""
+    target = logging.getLogger(logger)
+    target.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        target.removeHandler(caplog.handler)
+
+
+def _events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.msg["event"] for r in caplog.records if isinstance(r.msg, dict)]
+
+
+async def _timed_get(api: ApiClient, path: str, headers: dict[str, str]) -> tuple[int, float]:
+    started = time.monotonic()
+    response = await api.http.get(path, headers=headers)
+    return response.status_code, time.monotonic() - started
+
+
+@pytest.mark.redis
+async def test_a_black_holed_redis_is_skipped_for_a_cool_down_then_used_again(
+    redis_url: str, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = urlsplit(redis_url)
+    async with RedisRelay((real.hostname or "127.0.0.1", real.port or 6379)) as relay:
+        settings = make_settings(
+            sqlite_url,
+            tmp_path,
+            redis_url=f"redis://127.0.0.1:{relay.port}{real.path}",
+            redis_timeout_seconds=0.5,
+            redis_breaker_failures=3,
+            redis_breaker_cooldown_seconds=1.5,
+            auth_failure_limit="3/minute",
+        )
+        async for api in open_client(settings):
+            with _captured(caplog, "course_supporter.tenancy.ratelimit"):
+                headers = {"X-API-Key": await api.new_key(rate_check=5)}
+                timed = [await _timed_get(api, "/api/v1/courses", headers) for _ in range(7)]
+                # Each of the first three waits out the timeout; then Redis is skipped, and
+                # the limit is still counted, in this process.
+                assert [status for status, _ in timed] == [200] * 5 + [429] * 2
+                assert all(seconds >= 0.5 for _, seconds in timed[:3]), timed
+                assert all(seconds < 0.25 for _, seconds in timed[3:]), timed
+                assert "rate_limit_store_skipped" in _events(caplog)
+                health = await api.http.get("/health")
+                assert health.status_code == 503
+                assert health.json()["checks"]["redis"].startswith(
+                    "error: skipped after 3 failures in a row (TimeoutError"
+                )
+                # Guessing keys stays limited while Redis is skipped.
+                guesses = [
+                    (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code
+                    for _ in range(4)
+                ]
+                assert guesses == [401, 401, 401, 429]
+
+                relay.blackhole = False
+                await asyncio.sleep(1.6)
+                back = await api.http.get("/api/v1/courses", headers=headers)
+                # Counted in Redis again, where this tenant has one request so far.
+                assert back.status_code == 200
+                assert back.headers["RateLimit-Remaining"] == "4"
+                assert "rate_limit_store_recovered" in _events(caplog)
+                assert (await api.http.get("/health")).json()["checks"]["redis"] == "ok"
+
+
+async def test_a_black_holed_redis_failing_closed_answers_503_without_waiting(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with RedisRelay() as relay:
+        settings = make_settings(
+            sqlite_url,
+            tmp_path,
+            redis_url=f"redis://127.0.0.1:{relay.port}/0",
+            redis_timeout_seconds=0.3,
+            redis_breaker_failures=2,
+            rate_limit_fail_open=False,
+        )
+        async for api in open_client(settings):
+            headers = {"X-API-Key": await api.new_key()}
+            timed = [await _timed_get(api, "/api/v1/me", headers) for _ in range(4)]
+            assert [status for status, _ in timed] == [503] * 4
+            assert all(seconds >= 0.3 for _, seconds in timed[:2]), timed
+            assert all(seconds < 0.2 for _, seconds in timed[2:]), timed
 
 
 @pytest.mark.redis

@@ -7,7 +7,7 @@ import contextlib
 import time
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import structlog
 from fastapi import Depends, HTTPException, Request, status
@@ -20,7 +20,7 @@ from course_supporter.tenancy.context import TenantContext
 from course_supporter.tenancy.ratelimit import RateLimiter, RateLimitUnavailableError
 from course_supporter.tenancy.repository import ApiKeyRepository
 from course_supporter.tenancy.scopes import Scope
-from course_supporter.tenancy.service import authenticate_key
+from course_supporter.tenancy.service import authenticate_key, current_contexts
 
 log = structlog.get_logger(__name__)
 
@@ -29,13 +29,19 @@ UNAUTHORIZED_DETAIL = "Invalid or missing API key"
 
 
 class Authenticator:
-    """Resolves raw keys through a short-TTL cache; coalesces `last_used_at` writes."""
+    """Resolves raw keys through a short-TTL cache; coalesces `last_used_at` writes.
+
+    Cached keys are re-read from the database every `API_KEY_REVALIDATE_SECONDS`, all in one
+    query: a rotation's grace, a revocation or a deactivation made by another process (the
+    CLI) reaches every cached entry within that, not only when the entry's TTL runs out.
+    """
 
     def __init__(self, db: Database, settings: Settings, limiter: RateLimiter) -> None:
         self.db = db
         self.limiter = limiter
         self.ttl = settings.api_key_cache_ttl_seconds
         self.flush_interval = settings.last_used_flush_seconds
+        self.revalidate_interval = settings.api_key_revalidate_seconds
         self._cache: dict[str, tuple[float, TenantContext]] = {}
         self._last_used: dict[uuid.UUID, datetime] = {}
 
@@ -72,6 +78,34 @@ class Authenticator:
             return None
         self._last_used[context.key_id] = now
         return context
+
+    async def revalidate(self) -> None:
+        """Replace every cached context with what its key admits now; drop the unusable."""
+        if not self._cache:
+            return
+        snapshot = {key_hash: entry[1].key_id for key_hash, entry in self._cache.items()}
+        try:
+            async with self.db.sessions() as session:
+                current = await current_contexts(session, set(snapshot.values()))
+        except Exception as exc:
+            # Entries stay until their TTL; the next round tries again.
+            log.warning("api_key_revalidation_failed", keys=len(snapshot), error=repr(exc)[:200])
+            return
+        for key_hash, key_id in snapshot.items():
+            entry = self._cache.get(key_hash)
+            if entry is None:
+                continue
+            context = current.get(key_id)
+            if context is None:
+                del self._cache[key_hash]
+            else:
+                self._cache[key_hash] = (entry[0], context)
+
+    async def run_revalidator(self) -> None:
+        """Background loop: cached keys follow the database within the revalidation interval."""
+        while True:
+            await asyncio.sleep(self.revalidate_interval)
+            await self.revalidate()
 
     async def flush_last_used(self) -> None:
         if not self._last_used:
@@ -119,38 +153,33 @@ def _limits_unavailable() -> HTTPException:
 
 
 async def authenticate(request: Request, raw_key: str | None) -> TenantContext:
-    """The caller's tenant, or 401.
+    """The caller's tenant, or 401; 429 instead once the address has failed too often.
 
-    An address that failed too often gets 429 for any key not validated in the last TTL:
-    guessing stops, while a client already holding a good key is not locked out by it.
+    A key that resolves always passes: failures are counted per client address, and only the
+    failing attempts are refused, so guessing from an address never locks out a good key.
     """
     authenticator: Authenticator = request.app.state.authenticator
     context = authenticator.cached(raw_key) if raw_key else None
     if context is None:
-        context = await _authenticate_uncached(request, authenticator, raw_key)
+        context = await authenticator.resolve(raw_key) if raw_key else None
+        if context is None:
+            await _refuse(authenticator.limiter, client_address(request))
     request.state.tenant_id = context.tenant_id
     return context
 
 
-async def _authenticate_uncached(
-    request: Request, authenticator: Authenticator, raw_key: str | None
-) -> TenantContext:
-    limiter = authenticator.limiter
-    client = client_address(request)
+async def _refuse(limiter: RateLimiter, client: str) -> NoReturn:
     try:
-        if await limiter.auth_failures_exceeded(client):
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                "Too many failed authentication attempts; wait a minute and retry",
-                headers={"Retry-After": "60"},
-            )
-        context = await authenticator.resolve(raw_key) if raw_key else None
-        if context is None:
-            await limiter.record_auth_failure(client)
-            raise _unauthorized()
+        within_limit = await limiter.record_auth_failure(client)
     except RateLimitUnavailableError as exc:
         raise _limits_unavailable() from exc
-    return context
+    if not within_limit:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "Too many failed authentication attempts; wait a minute and retry",
+            headers={"Retry-After": "60"},
+        )
+    raise _unauthorized()
 
 
 class ScopedApiKey(APIKeyHeader):

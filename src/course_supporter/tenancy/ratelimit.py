@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import structlog
 from limits import parse
@@ -18,7 +18,6 @@ from course_supporter.config import Settings
 
 log = structlog.get_logger(__name__)
 
-_REDIS_TIMEOUT_SECONDS = 0.5
 _WINDOW = 60
 
 
@@ -134,27 +133,113 @@ class RateLimitUnavailableError(Exception):
     """The shared limit store is down and the service is configured to fail closed."""
 
 
+class StoreBreaker:
+    """Stops waiting on a shared store that keeps failing.
+
+    After `threshold` failures in a row (timeouts, refused connections) calls skip the store
+    for `cooldown` seconds; then one call tries it again, and an answer closes the breaker.
+    A black-holed Redis otherwise costs every request its socket timeout.
+    """
+
+    def __init__(
+        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._clock = clock
+        self.failures = 0
+        self.is_open = False
+        self._next_try = 0.0
+        self._opened_at = 0.0
+        self._last_error = ""
+
+    def allows(self) -> bool:
+        """Whether this call may use the store: always when closed, one call per cool-down."""
+        if not self.is_open:
+            return True
+        now = self._clock()
+        if now < self._next_try:
+            return False
+        self._next_try = now + self.cooldown
+        return True
+
+    def succeeded(self) -> None:
+        if self.is_open:
+            log.warning(
+                "rate_limit_store_recovered",
+                skipped_seconds=round(self._clock() - self._opened_at, 1),
+            )
+        self.failures = 0
+        self.is_open = False
+
+    def failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        now = self._clock()
+        if self.is_open:
+            self._next_try = now + self.cooldown
+        elif self.failures >= self.threshold:
+            self.is_open = True
+            self._opened_at = now
+            self._next_try = now + self.cooldown
+            log.warning(
+                "rate_limit_store_skipped",
+                failures=self.failures,
+                cooldown_seconds=self.cooldown,
+                error=self._last_error,
+            )
+
+    def skipping(self) -> str | None:
+        """Why the store is being skipped right now, or None."""
+        if not self.is_open:
+            return None
+        wait = max(0.0, self._next_try - self._clock())
+        return (
+            f"skipped after {self.failures} failures in a row ({self._last_error}); "
+            f"next try in {wait:.0f} s"
+        )
+
+
+P = ParamSpec("P")
+Store = RedisStorage | LocalWindowStorage
+
+
+async def _acquire(storage: Store, key: str, limit: int, window: int) -> bool:
+    return await _settled(storage.acquire_sliding_window_entry(key, limit, window, 1))
+
+
+async def _acquire_and_read(
+    storage: Store, key: str, limit: int, window: int
+) -> tuple[bool, tuple[int, float, int, float]]:
+    allowed = await _settled(storage.acquire_sliding_window_entry(key, limit, window, 1))
+    return allowed, await _settled(storage.get_sliding_window(key, window))
+
+
 class RateLimiter:
     """Sliding-window-counter limiter; Redis when `REDIS_URL` is set, shared by every process.
 
     The sliding window counter (this minute's count plus last minute's, weighted by how much
     of it still overlaps the window) costs O(1) per request in memory and in Redis, where a
-    moving-window log costs O(limit).
+    moving-window log costs O(limit). When Redis fails, limits are counted in this process
+    (or, failing closed, refused) until it answers again.
     """
 
     def __init__(self, settings: Settings, *, key_prefix: str = "course_supporter") -> None:
+        self.local = LocalWindowStorage()
+        self.redis: RedisStorage | None = None
         if settings.redis_url:
-            self.storage: RedisStorage | LocalWindowStorage = RedisStorage(
+            self.redis = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=key_prefix,
-                socket_timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                socket_timeout=settings.redis_timeout_seconds,
+                socket_connect_timeout=settings.redis_timeout_seconds,
             )
-        else:
-            self.storage = LocalWindowStorage()
-        self.shared = settings.redis_url is not None
+        self.shared = self.redis is not None
         self.fail_open = settings.rate_limit_fail_open
+        self.breaker = StoreBreaker(
+            settings.redis_breaker_failures, settings.redis_breaker_cooldown_seconds
+        )
         self._auth_failures = parse(settings.auth_failure_limit)
         self._last_outage_log = 0.0
 
@@ -164,13 +249,7 @@ class RateLimiter:
     async def hit(self, tenant_id: uuid.UUID, scope: str, per_minute: int) -> RateDecision:
         """Count one request of the tenant in this scope against the calling key's limit."""
         key = f"tenant/{tenant_id}/{scope}"
-        try:
-            allowed = await _settled(
-                self.storage.acquire_sliding_window_entry(key, per_minute, _WINDOW, 1)
-            )
-            window = await _settled(self.storage.get_sliding_window(key, _WINDOW))
-        except Exception as exc:
-            return self._outage(exc, per_minute)
+        allowed, window = await self._run(_acquire_and_read, key, per_minute, _WINDOW)
         previous, previous_expires_in, current, current_expires_in = window
         used = previous * previous_expires_in / _WINDOW + current
         # Seconds until one request fits again: the next weight of last minute to drop out,
@@ -180,35 +259,48 @@ class RateLimiter:
         reset_after = math.ceil(min(waits)) if waits else 0
         return RateDecision(allowed, per_minute, max(0, per_minute - math.floor(used)), reset_after)
 
-    async def auth_failures_exceeded(self, client: str) -> bool:
-        """True once a client address has failed authentication too often in the window."""
+    async def record_auth_failure(self, client: str) -> bool:
+        """Count a failed authentication of a client address; False once it failed too often."""
         limit, window = self._auth_failures.amount, self._auth_failures.get_expiry()
-        try:
-            previous, previous_expires_in, current, _ = await _settled(
-                self.storage.get_sliding_window(f"authfail/{client}", window)
-            )
-        except Exception as exc:
-            self._outage(exc, 0)
-            return False
-        return previous * previous_expires_in / window + current >= limit
-
-    async def record_auth_failure(self, client: str) -> None:
-        limit, window = self._auth_failures.amount, self._auth_failures.get_expiry()
-        try:
-            await _settled(
-                self.storage.acquire_sliding_window_entry(f"authfail/{client}", limit, window, 1)
-            )
-        except Exception as exc:
-            self._outage(exc, 0)
+        return await self._run(_acquire, f"authfail/{client}", limit, window)
 
     async def ping(self) -> None:
-        if not await _settled(self.storage.check()):
+        if self.redis is None:
+            return
+        skipped = self.breaker.skipping()
+        if skipped is not None:
+            raise ConnectionError(skipped)
+        if not await self.redis.check():
             raise ConnectionError("rate limit store did not answer")
 
     async def reset(self) -> None:
-        await _settled(self.storage.reset())
+        self.local.reset()
+        if self.redis is not None:
+            await self.redis.reset()
 
-    def _outage(self, exc: Exception, per_minute: int) -> RateDecision:
+    async def _run(
+        self,
+        operation: Callable[Concatenate[Store, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`operation` on Redis while it answers, else in this process (or refused)."""
+        if self.redis is not None:
+            if self.breaker.allows():
+                try:
+                    result = await operation(self.redis, *args, **kwargs)
+                except Exception as exc:
+                    self.breaker.failed(exc)
+                    self._outage(exc)
+                else:
+                    self.breaker.succeeded()
+                    return result
+            elif not self.fail_open:
+                raise RateLimitUnavailableError(self.breaker.skipping())
+        return await operation(self.local, *args, **kwargs)
+
+    def _outage(self, exc: Exception) -> None:
         now = time.monotonic()
         if now - self._last_outage_log > 10:
             self._last_outage_log = now
@@ -219,4 +311,3 @@ class RateLimiter:
             )
         if not self.fail_open:
             raise RateLimitUnavailableError(str(exc)) from exc
-        return RateDecision(True, per_minute, per_minute, 60)

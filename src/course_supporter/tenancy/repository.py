@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -34,6 +34,16 @@ class ApiKeyRepository(Repository[ApiKey]):
             )
         ).first()
         return None if row is None else (row[0], row[1])
+
+    async def get_with_tenants(
+        self, key_ids: Collection[uuid.UUID]
+    ) -> Sequence[tuple[ApiKey, Tenant]]:
+        rows = await self.session.execute(
+            select(ApiKey, Tenant)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.id.in_(key_ids))
+        )
+        return [(api_key, tenant) for api_key, tenant in rows.tuples()]
 
     async def find_by_prefix(self, prefix: str) -> Sequence[ApiKey]:
         return (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -124,8 +125,13 @@ async def rotate_key(session: AsyncSession, prefix: str, *, grace: timedelta) ->
     old = await _key_by_prefix(session, prefix)
     if not old.is_active:
         raise ConflictError(f"key {old.key_prefix} is revoked; issue a new key instead")
-    tenant = await session.get_one(Tenant, old.tenant_id)
     now = utcnow()
+    if old.expires_at is not None and old.expires_at <= now:
+        raise ConflictError(
+            f"key {old.key_prefix} expired at {old.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
+            "issue a new key instead"
+        )
+    tenant = await session.get_one(Tenant, old.tenant_id)
     remaining = old.expires_at - now if old.expires_at else None
     issued = await issue_key(
         session,
@@ -147,9 +153,24 @@ async def authenticate_key(session: AsyncSession, raw_key: str) -> TenantContext
     if not keys.is_well_formed(raw_key):
         return None
     found = await ApiKeyRepository(session).get_by_hash_with_tenant(keys.hash_key(raw_key))
-    if found is None:
-        return None
-    api_key, tenant = found
+    return None if found is None else tenant_context(*found)
+
+
+async def current_contexts(
+    session: AsyncSession, key_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, TenantContext | None]:
+    """What each key admits now (None: no longer usable), read in one query per 500 keys."""
+    found: dict[uuid.UUID, TenantContext | None] = dict.fromkeys(key_ids)
+    ids = list(key_ids)
+    repo = ApiKeyRepository(session)
+    for start in range(0, len(ids), 500):
+        for api_key, tenant in await repo.get_with_tenants(ids[start : start + 500]):
+            found[api_key.id] = tenant_context(api_key, tenant)
+    return found
+
+
+def tenant_context(api_key: ApiKey, tenant: Tenant) -> TenantContext | None:
+    """The context a key admits, or None when it is revoked, expired or its tenant inactive."""
     if not api_key.is_active or not tenant.is_active:
         return None
     if api_key.expires_at is not None and api_key.expires_at <= utcnow():
