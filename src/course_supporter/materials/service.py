@@ -28,6 +28,8 @@ from course_supporter.materials.models import Material, SlideVideoMapping, Sourc
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.materials.schemas import MaterialFromUrl, SlideMapping
 from course_supporter.storage import (
+    FormTooLarge,
+    InvalidFilename,
     ObjectStorage,
     ObjectWriter,
     StorageError,
@@ -93,6 +95,10 @@ async def upload_material(
         )
     except UploadTooLarge as exc:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
+    except FormTooLarge as exc:
+        raise PayloadTooLargeError(str(exc)) from exc
+    except InvalidFilename as exc:
+        raise InvalidInputError(str(exc), loc=("body", "file", "filename")) from exc
     except UploadFormError as exc:
         raise InvalidInputError(str(exc)) from exc
     except StorageUnavailable as exc:
