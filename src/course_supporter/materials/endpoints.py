@@ -207,14 +207,15 @@ async def complete_upload(
     "/slide-mapping",
     status_code=status.HTTP_201_CREATED,
     response_model=SlideMappingOut,
-    responses=body_responses(),
+    responses=body_responses(409),
 )
 async def add_slide_mapping(
     course_id: uuid.UUID, body: SlideMappingIn, tenant: PrepTenant, session: SessionDep
 ) -> SlideMappingOut:
-    """Map slide numbers to video timecodes; a slide already mapped is rejected."""
-    mappings = await service.add_slide_mappings(session, tenant.tenant_id, course_id, body.mappings)
-    return SlideMappingOut(created=len(mappings), mappings=mappings)
+    """Map slide numbers to video timecodes; idempotent: repeating a mapping is a no-op,
+    remapping a slide to another timecode is a 422."""
+    created = await service.add_slide_mappings(session, tenant.tenant_id, course_id, body.mappings)
+    return SlideMappingOut(created=created, mappings=body.mappings)
 
 
 def _content_length(request: Request) -> int | None:
