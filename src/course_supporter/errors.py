@@ -24,7 +24,13 @@ class GoneError(DomainError):
 
 
 class InvalidInputError(DomainError):
+    """Input that parsed but breaks a rule; `loc` says where, as in a validation error."""
+
     status_code = 422
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ("body",)) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class PayloadTooLargeError(DomainError):

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Send
 
 from course_supporter.db import is_database_unavailable
-from course_supporter.errors import DomainError
+from course_supporter.errors import DomainError, InvalidInputError
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,9 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-async def send_error(send: Send, status_code: int, detail: str, request_id: str | None) -> None:
+async def send_error(
+    send: Send, status_code: int, detail: str | list[Any], request_id: str | None
+) -> None:
     """The error format sent straight over ASGI, by middleware that runs outside FastAPI."""
     body = json.dumps({"detail": detail, "request_id": request_id}).encode()
     headers = [(b"content-type", b"application/json")]
@@ -90,6 +92,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, InvalidInputError):
+        # Every 422 has one shape, whether Pydantic or a service refused the input.
+        detail = [{"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}]
+        return error_response(request, exc.status_code, detail)
     return error_response(request, exc.status_code, exc.message)
 
 

@@ -1,8 +1,11 @@
-"""Security headers for every response and a cap on request bodies."""
+"""Security headers for every response; a cap on request bodies and no NUL in JSON text."""
 
 from __future__ import annotations
 
+import json
 import re
+from email.message import Message as EmailMessage
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,9 +20,7 @@ _STATIC_HEADERS = [
 ]
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
-
-class BodyTooLargeError(Exception):
-    pass
+NUL_MESSAGE = "NUL characters (\\u0000) are not allowed in text"
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
@@ -27,7 +28,13 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the JSON cap, except on paths that stream uploads themselves."""
+    """Reads every body up to the JSON cap (413 past it, chunked or not) and refuses NUL in
+    any JSON string with a 422, before an endpoint sees it. Only non-JSON bodies on the
+    `uncapped` paths (multipart uploads, which stream and cap themselves) pass untouched.
+
+    PostgreSQL cannot store NUL in text or JSONB while SQLite can: refusing it here keeps
+    every field of every endpoint, present and future, the same on both databases.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings, uncapped: list[str]) -> None:
         self.app = app
@@ -35,47 +42,103 @@ class BodyLimitMiddleware:
         self.uncapped = [re.compile(pattern) for pattern in uncapped]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(p.fullmatch(scope["path"]) for p in self.uncapped):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
+        content_type = _header(scope, b"content-type")
+        is_json = is_json_content_type(content_type)
+        if not is_json and any(p.fullmatch(scope["path"]) for p in self.uncapped):
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             await _too_large(send, self.max_body, scope)
             return
-        received = 0
-        started = False
-
-        async def capped_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, capped_receive, tracking_send)
-        except BodyTooLargeError:
-            if not started:
+            if message["type"] != "http.request":
+                # The client left before sending the body; the app sees the disconnect.
+                await self.app(scope, _replay(message, receive), send)
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
                 await _too_large(send, self.max_body, scope)
+                return
+            if not message.get("more_body", False):
+                break
+        if is_json and (where := nul_location(bytes(body))) is not None:
+            detail = [{"loc": ["body", *where], "msg": NUL_MESSAGE, "type": "string_nul"}]
+            await send_error(send, 422, detail, _request_id(scope))
+            return
+        whole: Message = {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, _replay(whole, receive), send)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+def is_json_content_type(value: str | None) -> bool:
+    """The bodies FastAPI parses as JSON: no content type, `application/json` or `+json`."""
+    if not value:
+        return True
+    message = EmailMessage()
+    message["content-type"] = value
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def nul_location(body: bytes) -> list[str | int] | None:
+    """Where the first NUL sits in a JSON document (a key or a string value), or None.
+
+    JSON can only carry NUL as the escape `\\u0000` (or as NUL bytes of a UTF-16/32
+    encoding); without either the document cannot contain one and is not parsed here.
+    Unparseable bodies are left to the endpoint's own validation.
+    """
+    if b"\\u0000" not in body and b"\x00" not in body:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[list[str | int], Any]] = [([], document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return [*path, key]
+                stack.append(([*path, key], item))
+        elif isinstance(value, list):
+            stack.extend(([*path, index], item) for index, item in enumerate(value))
     return None
 
 
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A receive that hands over `first`, then whatever the client sends next (disconnect)."""
+    pending: list[Message] = [first]
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replayed
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _request_id(scope: Scope) -> str | None:
+    request_id: str | None = scope.get("state", {}).get("request_id")
+    return request_id
+
+
 async def _too_large(send: Send, limit: int, scope: Scope) -> None:
-    request_id = scope.get("state", {}).get("request_id")
-    await send_error(send, 413, f"Request body larger than {limit} bytes", request_id)
+    await send_error(send, 413, f"Request body larger than {limit} bytes", _request_id(scope))

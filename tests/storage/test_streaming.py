@@ -4,13 +4,14 @@ import hashlib
 import itertools
 import os
 import tracemalloc
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from course_supporter.storage import (
     FormFieldTooLarge,
+    InvalidFilename,
     LocalStorage,
     MalformedMultipart,
     MissingFormField,
@@ -20,7 +21,8 @@ from course_supporter.storage import (
     material_key,
     receive_multipart_upload,
 )
-from course_supporter.storage.streaming import HEAD_BYTES
+from course_supporter.storage.errors import PartHeadersTooLarge, TooManyParts
+from course_supporter.storage.streaming import HEAD_BYTES, MAX_PART_HEADER_BYTES, MAX_PARTS
 from tests.storage.conftest import PART_SIZE, BucketView
 
 BOUNDARY = "----course-supporter-test-7MA4YWxkTrZu0gW"
@@ -331,3 +333,151 @@ async def test_parser_memory_stays_flat_whatever_the_chunk_size() -> None:
         tracemalloc.stop()
     assert received.stored.size == file_size
     assert peak < 2 * chunk + 1024 * 1024  # the current and next chunk, never the 64 MiB
+
+
+class CountingBody:
+    """A body produced on demand, remembering how much of it the parser pulled."""
+
+    def __init__(self, *pieces: bytes | Iterable[bytes]) -> None:
+        self.pieces = pieces
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            for chunk in [piece] if isinstance(piece, bytes) else piece:
+                self.pulled += len(chunk)
+                yield chunk
+
+
+def repeated(chunk: bytes, total: int) -> Iterator[bytes]:
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
+@pytest.mark.parametrize("size", [100_000, 100 * 1024 * 1024], ids=["100KB", "100MB"])
+async def test_a_huge_filename_is_refused_before_it_is_buffered(
+    local_storage: LocalStorage, size: int
+) -> None:
+    start = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
+    body = CountingBody(
+        text_part("source_type", "video"), start, repeated(b"a" * 65_536, size), b'"\r\n\r\nx'
+    )
+    recorder = Recorder(local_storage)
+    with pytest.raises(PartHeadersTooLarge, match=f"longer than {MAX_PART_HEADER_BYTES} bytes"):
+        await receive_multipart_upload(
+            body, CONTENT_TYPE, open_writer=recorder.open_writer, max_bytes=10**9
+        )
+    assert body.pulled < MAX_PART_HEADER_BYTES + 2 * 65_536  # stopped at the cap, not at 100 MB
+    assert recorder.opened == []
+
+
+async def test_a_64k_part_header_is_refused(local_storage: LocalStorage) -> None:
+    junk = f"X-Padding: {'p' * 64 * 1024}\r\n"
+    part = file_part(b"data").replace(b"Content-Type:", junk.encode() + b"Content-Type:")
+    with pytest.raises(PartHeadersTooLarge):
+        await receive_multipart_upload(
+            in_chunks(form(text_part("source_type", "video"), part)),
+            CONTENT_TYPE,
+            open_writer=Recorder(local_storage).open_writer,
+            max_bytes=10**6,
+        )
+    assert files_under(local_storage.root) == []
+
+
+async def test_sixty_thousand_parts_are_refused_at_the_cap(local_storage: LocalStorage) -> None:
+    tiny = text_part("junk", "")
+    first = text_part("source_type", "video")
+    body = CountingBody(first, repeated(tiny, 60_000 * len(tiny)))
+    with pytest.raises(TooManyParts, match=f"more than {MAX_PARTS} parts"):
+        await receive_multipart_upload(
+            body, CONTENT_TYPE, open_writer=Recorder(local_storage).open_writer, max_bytes=10**6
+        )
+    assert body.pulled <= len(first) + MAX_PARTS * len(tiny)
+
+
+async def test_parts_with_other_names_are_skipped(local_storage: LocalStorage) -> None:
+    body = form(
+        text_part("note", "ignored"),
+        text_part("source_type", "text"),
+        text_part("other", "x" * 5000),
+        file_part(b"# Title\n", "a.md", "text/markdown"),
+    )
+    received = await receive_multipart_upload(
+        in_chunks(body),
+        CONTENT_TYPE,
+        open_writer=Recorder(local_storage).open_writer,
+        max_bytes=100,
+    )
+    assert received.fields == {"source_type": "text"}
+    assert received.stored.size == len(b"# Title\n")
+
+
+def raw_file_part(filename: bytes, disposition_tail: bytes = b"") -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
+        + filename
+        + b'"'
+        + disposition_tail
+        + b"\r\nContent-Type: text/markdown\r\n\r\n# T\n\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "error", "message"),
+    [
+        (b"a" * 253 + b".md", InvalidFilename, "256 bytes long"),
+        ("\u00e9".encode() * 126 + b"a.md", InvalidFilename, "256 bytes"),  # 130 characters
+        (b"notes\x00.md", InvalidFilename, "NUL"),
+        (b"notes\x01\x7f.md", InvalidFilename, "control characters"),
+        (b"notes\xff\xfe.md", MalformedMultipart, "not UTF-8"),
+    ],
+    ids=["256-bytes", "256-bytes-in-128-chars", "nul", "control", "not-utf8"],
+)
+async def test_bad_filenames_are_refused_before_anything_is_stored(
+    local_storage: LocalStorage, filename: bytes, error: type[Exception], message: str
+) -> None:
+    recorder = Recorder(local_storage)
+    body = form(text_part("source_type", "text"), raw_file_part(filename))
+    with pytest.raises(error, match=message):
+        await receive_multipart_upload(
+            in_chunks(body), CONTENT_TYPE, open_writer=recorder.open_writer, max_bytes=100
+        )
+    assert recorder.opened == []
+    assert files_under(local_storage.root) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a" * 252 + b".md", "a" * 252 + b".md".decode()),  # 255 bytes: the most allowed
+        (b"  spaced.md  ", "spaced.md"),
+        ("Cafe\u0301.md".encode(), "Caf\u00e9.md"),  # NFC
+        (b"  " + b"a" * 252 + b".md  ", "a" * 252 + ".md"),  # trimmed before it is measured
+    ],
+    ids=["255-bytes", "trimmed", "nfc", "trimmed-then-measured"],
+)
+async def test_filenames_are_normalised(
+    local_storage: LocalStorage, raw: bytes, expected: str
+) -> None:
+    body = form(text_part("source_type", "text"), raw_file_part(raw))
+    received = await receive_multipart_upload(
+        in_chunks(body),
+        CONTENT_TYPE,
+        open_writer=Recorder(local_storage).open_writer,
+        max_bytes=100,
+    )
+    assert received.filename == expected
+
+
+async def test_an_rfc2231_filename_is_decoded(local_storage: LocalStorage) -> None:
+    part = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        "filename*=UTF-8''%D0%9B%D0%B5%D0%BA%D1%86%D1%96%D1%8F.md\r\n\r\n# T\n\r\n"
+    ).encode()
+    received = await receive_multipart_upload(
+        in_chunks(form(text_part("source_type", "text"), part)),
+        CONTENT_TYPE,
+        open_writer=Recorder(local_storage).open_writer,
+        max_bytes=100,
+    )
+    assert received.filename == "\u041b\u0435\u043a\u0446\u0456\u044f.md"

@@ -6,10 +6,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from course_supporter.dependencies import SessionDep
-from course_supporter.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
+from course_supporter.errors import UnsupportedMediaError
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.ingestion.formats import accepted_types_text
 from course_supporter.materials import service, uploads
@@ -98,7 +99,7 @@ async def create_material(
             session,
             tenant_id=tenant.tenant_id,
             course_id=course_id,
-            data=await _json_body(request, settings.max_json_body_bytes),
+            data=await _json_body(request),
         )
     else:
         raise UnsupportedMediaError("send multipart/form-data (a file) or application/json (a URL)")
@@ -218,14 +219,15 @@ async def complete_upload(
     "/slide-mapping",
     status_code=status.HTTP_201_CREATED,
     response_model=SlideMappingOut,
-    responses=body_responses(),
+    responses=body_responses(409),
 )
 async def add_slide_mapping(
     course_id: uuid.UUID, body: SlideMappingIn, tenant: PrepTenant, session: SessionDep
 ) -> SlideMappingOut:
-    """Map slide numbers to video timecodes; a slide already mapped is rejected."""
-    mappings = await service.add_slide_mappings(session, tenant.tenant_id, course_id, body.mappings)
-    return SlideMappingOut(created=len(mappings), mappings=mappings)
+    """Map slide numbers to video timecodes; idempotent: repeating a mapping is a no-op,
+    remapping a slide to another timecode is a 422."""
+    created = await service.add_slide_mappings(session, tenant.tenant_id, course_id, body.mappings)
+    return SlideMappingOut(created=created, mappings=body.mappings)
 
 
 def _content_length(request: Request) -> int | None:
@@ -233,21 +235,12 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-async def _json_body(request: Request, limit: int) -> MaterialFromUrl:
-    declared = _content_length(request)
-    if declared is not None and declared > limit:
-        raise PayloadTooLargeError(f"Request body larger than {limit} bytes")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise PayloadTooLargeError(f"Request body larger than {limit} bytes")
+async def _json_body(request: Request) -> MaterialFromUrl:
+    """The JSON branch of a two-media-type operation, validated like any FastAPI body
+    (the body middleware has already capped its size and refused NUL)."""
     try:
-        return MaterialFromUrl.model_validate_json(bytes(raw))
+        return MaterialFromUrl.model_validate_json(await request.body())
     except ValidationError as exc:
-        details = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        raise InvalidInputError(
-            "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from exc

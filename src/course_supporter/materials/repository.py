@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from course_supporter.db import Repository
+from course_supporter.db import Repository, utcnow
 from course_supporter.materials.models import Material, SlideVideoMapping, Upload
 
 
@@ -88,11 +89,36 @@ class UploadRepository(Repository[Upload]):
 class SlideMappingRepository(Repository[SlideVideoMapping]):
     model = SlideVideoMapping
 
-    async def slide_numbers(self, course_id: uuid.UUID) -> set[int]:
-        rows = await self.session.scalars(
-            select(SlideVideoMapping.slide_number).where(SlideVideoMapping.course_id == course_id)
+    async def add_missing(self, course_id: uuid.UUID, timecodes: Mapping[int, str]) -> int:
+        """Insert the slides not mapped yet and return how many; a slide already mapped (even
+        by a concurrent request) is left as it is instead of violating the unique key."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        now = utcnow()
+        # Ascending slide order: concurrent requests lock rows in the same order, never deadlock.
+        rows = [
+            {
+                "course_id": course_id,
+                "slide_number": n,
+                "video_timecode": timecodes[n],
+                "created_at": now,
+            }
+            for n in sorted(timecodes)
+        ]
+        statement = insert(SlideVideoMapping).values(rows)
+        result = await self.session.execute(
+            statement.on_conflict_do_nothing(index_elements=["course_id", "slide_number"])
         )
-        return set(rows)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def timecodes(self, course_id: uuid.UUID, slides: Collection[int]) -> dict[int, str]:
+        rows = await self.session.execute(
+            select(SlideVideoMapping.slide_number, SlideVideoMapping.video_timecode).where(
+                SlideVideoMapping.course_id == course_id,
+                SlideVideoMapping.slide_number.in_(slides),
+            )
+        )
+        return {number: timecode for number, timecode in rows.tuples()}
 
     async def for_course(self, course_id: uuid.UUID) -> Sequence[SlideVideoMapping]:
         return (

@@ -7,11 +7,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+)
 
 from course_supporter.ingestion.fetching import INVALID_HOST_MESSAGE, host_name_is_valid
 from course_supporter.materials.models import SourceType, Upload
-from course_supporter.storage import PresignedUpload
+from course_supporter.storage import PresignedUpload, normalise_filename
 
 CONTENT_TYPE = r"^[\w.+-]+/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*$"
 TIMECODE = re.compile(r"(\d{2}):([0-5]\d):([0-5]\d)")
@@ -41,7 +49,11 @@ class UploadCreate(BaseModel):
 
     source_type: SourceType | None = None
     """Left out: detected from the file name's extension."""
-    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    filename: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+        AfterValidator(normalise_filename),
+    ]
     size_bytes: Annotated[int, Field(ge=1)]
     content_type: Annotated[str | None, Field(max_length=255, pattern=CONTENT_TYPE)] = None
 

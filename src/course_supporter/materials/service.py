@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import structlog
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
@@ -25,10 +26,12 @@ from course_supporter.ingestion.errors import UnsupportedMaterialType
 from course_supporter.ingestion.formats import check_upload_type, detect_source_type
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
-from course_supporter.materials.models import Material, SlideVideoMapping, SourceType
+from course_supporter.materials.models import Material, SourceType
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.materials.schemas import MaterialFromUrl, MaterialPosition, SlideMapping
 from course_supporter.storage import (
+    FormTooLarge,
+    InvalidFilename,
     ObjectStorage,
     ObjectWriter,
     StorageError,
@@ -105,6 +108,10 @@ async def upload_material(
         )
     except UploadTooLarge as exc:
         raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
+    except FormTooLarge as exc:
+        raise PayloadTooLargeError(str(exc)) from exc
+    except InvalidFilename as exc:
+        raise InvalidInputError(str(exc), loc=("body", "file", "filename")) from exc
     except UploadFormError as exc:
         raise InvalidInputError(str(exc)) from exc
     except StorageUnavailable as exc:
@@ -242,17 +249,29 @@ async def _remove_stored(removal: Awaitable[object], what: str) -> None:
 
 async def add_slide_mappings(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, mappings: list[SlideMapping]
-) -> list[SlideMapping]:
+) -> int:
+    """Map slides to timecodes, idempotently: a slide already mapped to the same timecode is
+    kept, one mapped to another timecode refuses the whole request (422). Returns how many
+    mappings are new. Concurrent requests for one slide end the same way as sequential ones."""
     await get_course(session, tenant_id, course_id)
     repo = SlideMappingRepository(session)
-    existing = await repo.slide_numbers(course_id)
-    clashes = sorted(existing & {mapping.slide_number for mapping in mappings})
+    wanted = {mapping.slide_number: mapping.video_timecode for mapping in mappings}
+    try:
+        created = await repo.add_missing(course_id, wanted)
+    except IntegrityError as exc:
+        # Only the course's foreign key is left to violate: it was deleted meanwhile.
+        await session.rollback()
+        raise ConflictError("the course was deleted while its slides were being mapped") from exc
+    stored = await repo.timecodes(course_id, wanted)
+    clashes = sorted(n for n, timecode in wanted.items() if stored.get(n) != timecode)
     if clashes:
-        raise InvalidInputError(f"slides already mapped for this course: {clashes}")
-    for mapping in mappings:
-        session.add(SlideVideoMapping(course_id=course_id, **mapping.model_dump()))
+        await session.rollback()
+        raise InvalidInputError(
+            f"slides already mapped to other timecodes for this course: {clashes}",
+            loc=("body", "mappings"),
+        )
     await session.commit()
-    return mappings
+    return created
 
 
 def _too_large_message(limit: int) -> str:

@@ -13,6 +13,8 @@ from course_supporter.storage.backend import (
 )
 from course_supporter.storage.errors import (
     FormFieldTooLarge,
+    FormTooLarge,
+    InvalidFilename,
     InvalidKey,
     MalformedMultipart,
     MissingFormField,
@@ -24,7 +26,12 @@ from course_supporter.storage.errors import (
     UploadIncomplete,
     UploadTooLarge,
 )
-from course_supporter.storage.keys import course_prefix, material_key, safe_filename
+from course_supporter.storage.keys import (
+    course_prefix,
+    material_key,
+    normalise_filename,
+    safe_filename,
+)
 from course_supporter.storage.local import LocalStorage
 from course_supporter.storage.s3 import S3Storage
 from course_supporter.storage.streaming import ReceivedUpload, receive_multipart_upload
@@ -58,6 +65,8 @@ def build_storage(settings: Settings) -> ObjectStorage:
 
 __all__ = [
     "FormFieldTooLarge",
+    "FormTooLarge",
+    "InvalidFilename",
     "InvalidKey",
     "LocalStorage",
     "MalformedMultipart",
@@ -80,6 +89,7 @@ __all__ = [
     "build_storage",
     "course_prefix",
     "material_key",
+    "normalise_filename",
     "receive_multipart_upload",
     "safe_filename",
 ]

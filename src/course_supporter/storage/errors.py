@@ -49,3 +49,19 @@ class MissingFormField(UploadFormError):
 
 class FormFieldTooLarge(UploadFormError):
     """A text field is longer than the endpoint allows."""
+
+
+class InvalidFilename(UploadFormError, ValueError):
+    """A file name with NUL or other control characters, or too long once normalised."""
+
+
+class FormTooLarge(UploadFormError):
+    """The form is bigger than the endpoint reads: a part's headers, or the number of parts."""
+
+
+class PartHeadersTooLarge(FormTooLarge):
+    """A part's header block passed its cap before it ended."""
+
+
+class TooManyParts(FormTooLarge):
+    """The form has more parts than the endpoint accepts."""

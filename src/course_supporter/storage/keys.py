@@ -6,9 +6,10 @@ import re
 import unicodedata
 from uuid import UUID
 
-from course_supporter.storage.errors import InvalidKey
+from course_supporter.storage.errors import InvalidFilename, InvalidKey
 
 MAX_FILENAME_BYTES = 150
+MAX_CLIENT_FILENAME_BYTES = 255
 MAX_EXTENSION_CHARS = 16
 FALLBACK_FILENAME = "file"
 
@@ -30,6 +31,20 @@ def material_key(
 def course_prefix(tenant_id: UUID | str, course_id: UUID | str) -> str:
     """Prefix (ending in `/`) under which every object of one course lives."""
     return f"tenants/{_segment(tenant_id)}/courses/{_segment(course_id)}/"
+
+
+def normalise_filename(name: str) -> str:
+    """A client's file name as recorded: NFC, trimmed, at most 255 UTF-8 bytes, no control
+    characters (NUL among them); `InvalidFilename` (a ValueError) otherwise."""
+    name = unicodedata.normalize("NFC", name).strip()
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in name):
+        raise InvalidFilename("the file name contains NUL or other control characters")
+    size = len(name.encode())
+    if size > MAX_CLIENT_FILENAME_BYTES:
+        raise InvalidFilename(
+            f"the file name is {size} bytes long (UTF-8); at most {MAX_CLIENT_FILENAME_BYTES}"
+        )
+    return name
 
 
 def safe_filename(name: str) -> str:
