@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from course_supporter.ingestion.errors import IngestionError
 
 _TITLE_TYPES = frozenset({"title", "ctrTitle"})
 _PLACEHOLDER_PATH = f"{qn('p:nvPr')}/{qn('p:ph')}"
+_SLIDE_PART = re.compile(r"ppt/slides/slide\d+\.xml")
 
 
 class PdfProcessor:
@@ -29,10 +31,16 @@ class PdfProcessor:
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
+        self.max_pages = settings.ingest_max_pdf_pages
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
         pdf = _open_pdf(path, filename)
         try:
+            if len(pdf) > self.max_pages:
+                raise IngestionError(
+                    f"{filename} has more than {self.max_pages:,} pages; "
+                    "split it into smaller documents"
+                )
             collector = ChunkCollector(self.max_chars, filename)
             for index in range(len(pdf)):
                 page = pdf[index]
@@ -86,7 +94,10 @@ class PptxProcessor:
         self.settings = settings
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
-        check_office_zip(path, filename, self.settings)
+        members = check_office_zip(path, filename, self.settings)
+        max_slides = self.settings.ingest_max_pptx_slides
+        if sum(1 for member in members if _SLIDE_PART.fullmatch(member.filename)) > max_slides:
+            raise _too_many_slides(filename, max_slides)
         try:
             deck = Presentation(str(path))
         except Exception:
@@ -96,6 +107,8 @@ class PptxProcessor:
         collector = ChunkCollector(self.settings.ingest_max_text_chars, filename)
         slides = 0
         for number, slide in enumerate(deck.slides, start=1):
+            if number > max_slides:  # slide parts under other names escape the count above
+                raise _too_many_slides(filename, max_slides)
             slides = number
             title, body = "", list[str]()
             for shape in slide.shapes:
@@ -113,6 +126,10 @@ class PptxProcessor:
             metadata={"filename": filename, "format": "pptx", "slides": slides,
                       "characters": collector.total_chars},
         )  # fmt: skip
+
+
+def _too_many_slides(filename: str, limit: int) -> IngestionError:
+    return IngestionError(f"{filename} has more than {limit:,} slides; split the deck")
 
 
 def _placeholder_type(shape: Any) -> str | None:
