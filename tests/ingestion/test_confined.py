@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import psutil
 import pytest
 
 from course_supporter.config import Settings
+from course_supporter.ingestion.confined import ChildLimits, run_confined
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.extract import extract_document
 from tests.conftest import ApiClient
@@ -138,6 +140,24 @@ async def test_an_over_memory_parse_is_refused_and_the_worker_lives_on(
     assert error.value.transient is False
     assert psutil.Process().memory_info().rss - rss_before < 64 * 2**20
     await _extract(docx_file, slow_settings)  # the next material is read as usual
+
+
+LIMITS = ChildLimits(cpu_seconds=10, memory_bytes=2**30, wall_seconds=30)
+
+
+async def test_a_parser_that_crashes_fails_the_file_not_the_worker() -> None:
+    # What a C parser does on a file it cannot handle; in a thread it took the worker down.
+    with pytest.raises(
+        IngestionError, match=r"^Reading deck.pdf stopped the parser \(exit code -6\)"
+    ):
+        await run_confined(os.abort, limits=LIMITS, label="deck.pdf")
+
+    assert await run_confined(sum, [1, 2], limits=LIMITS, label="numbers") == 3
+
+
+async def test_an_unexpected_error_in_the_child_comes_back_as_one() -> None:
+    with pytest.raises(RuntimeError, match=r"^Reading x failed: ValueError: invalid literal"):
+        await run_confined(int, "x", limits=LIMITS, label="x")
 
 
 @pytest.fixture

@@ -62,14 +62,20 @@ async def run_confined(
     process = _CONTEXT.Process(
         target=_child_main, args=(sender, function, args, limits), daemon=True
     )
+    # The first start launches the forkserver (seconds of imports): not on the event loop.
+    starting = asyncio.ensure_future(asyncio.to_thread(process.start))
     try:
-        await asyncio.to_thread(process.start)
+        await asyncio.shield(starting)
     except OSError as error:
         receiver.close()
         raise IngestionError(
             f"Could not start a process to read {label} ({error}); it will be retried",
             transient=True,
         ) from None
+    except asyncio.CancelledError:
+        receiver.close()
+        starting.add_done_callback(lambda _: _stop(process))
+        raise
     finally:
         sender.close()
     log.debug("confined_started", pid=process.pid, label=label)
@@ -103,6 +109,8 @@ def _receive(receiver: Connection) -> tuple[Any, ...] | None:
 
 def _stop(process: BaseProcess) -> int | None:
     """Kill the child if it still runs, reap it, and return its exit code."""
+    if process.pid is None:  # it never started
+        return None
     if process.is_alive():
         process.kill()
     process.join(_REAP_SECONDS)
@@ -118,11 +126,12 @@ def _unwrap(
     """The child's result, or the error that explains why there is none."""
     memory_mb = limits.memory_bytes / 2**20
     if outcome is None:
-        if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
+        if exitcode == -signal.SIGXCPU:
             raise IngestionError(
                 f"Reading {label} took more than {limits.cpu_seconds} s of CPU time and was "
                 "stopped; split it into smaller materials"
             )
+        # SIGKILL: the kernel's out-of-memory killer; SIGSEGV, SIGABRT: a C parser gave up.
         raise IngestionError(
             f"Reading {label} stopped the parser (exit code {exitcode}), which happens when it "
             f"needs more than {memory_mb:,.0f} MB of memory or the file is damaged; "
