@@ -78,7 +78,6 @@ async def run_confined(
         raise
     finally:
         sender.close()
-    log.debug("confined_started", pid=process.pid, label=label)
     receiving = asyncio.ensure_future(asyncio.to_thread(_receive, receiver))
     exitcode: int | None = None
     try:
