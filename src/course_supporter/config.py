@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     ingest_max_text_chars: int = 5_000_000
     ingest_max_unzipped_bytes: int = 512 * 1024 * 1024
     ingest_max_zip_ratio: float = 100.0
+    # Per-format caps, checked before the parse where the file allows it.
+    ingest_max_pdf_pages: int = Field(default=3000, ge=1)
+    ingest_max_docx_paragraphs: int = Field(default=200_000, ge=1)
+    ingest_max_pptx_slides: int = Field(default=1000, ge=1)
+    ingest_max_subtitle_cues: int = Field(default=50_000, ge=1)
+    # Each file is parsed in a child process that these limits stop (see ingestion/confined.py).
+    ingest_extract_cpu_seconds: int = Field(default=120, ge=1)
+    ingest_extract_memory_bytes: int = Field(default=1024**3, ge=256 * 1024**2)
+    ingest_extract_timeout_seconds: float = Field(default=300.0, gt=0)
 
     # An operator's own models YAML or prompts folder; unset, the ones shipped in the package.
     models_config_path: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import socket
 import struct
@@ -67,6 +68,35 @@ def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False, landscape: boo
         xref,
     )
     return bytes(out)
+
+
+def many_paragraphs_docx(path: Path, paragraphs: int, styles: int) -> Path:
+    """A real DOCX (python-docx's template) with `paragraphs` paragraphs spread over `styles`
+    custom paragraph styles, written as XML because python-docx adds styles one scan at a time."""
+    template = io.BytesIO()
+    docx.Document().save(template)
+    with zipfile.ZipFile(template) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    style_xml = "".join(
+        f'<w:style w:type="paragraph" w:customStyle="1" w:styleId="Custom{i}">'
+        f'<w:name w:val="Custom {i}"/></w:style>'
+        for i in range(styles)
+    )
+    parts["word/styles.xml"] = parts["word/styles.xml"].replace(
+        b"</w:styles>", style_xml.encode() + b"</w:styles>"
+    )
+    body = "".join(
+        f'<w:p><w:pPr><w:pStyle w:val="Custom{i * 7919 % styles}"/></w:pPr>'
+        f"<w:r><w:t>Paragraph {i}</w:t></w:r></w:p>"
+        for i in range(paragraphs)
+    )
+    parts["word/document.xml"] = parts["word/document.xml"].replace(
+        b"<w:body>", b"<w:body>" + body.encode(), 1
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from course_supporter.ingestion.errors import IngestionError
 _SMALL_MEMBER_BYTES = 1024 * 1024
 
 
-def check_office_zip(path: Path, filename: str, settings: Settings) -> None:
+def check_office_zip(path: Path, filename: str, settings: Settings) -> list[zipfile.ZipInfo]:
     """Refuse a file that is not a zip, or whose content would inflate beyond the limits
-    (`INGEST_MAX_UNZIPPED_BYTES`, `INGEST_MAX_ZIP_RATIO`)."""
+    (`INGEST_MAX_UNZIPPED_BYTES`, `INGEST_MAX_ZIP_RATIO`); return the archive's members."""
     max_unzipped_bytes = settings.ingest_max_unzipped_bytes
     max_ratio = settings.ingest_max_zip_ratio
     kind = PurePath(filename).suffix.lstrip(".").upper() or "Office"
@@ -44,3 +44,26 @@ def check_office_zip(path: Path, filename: str, settings: Settings) -> None:
             f"{filename} looks like a zip bomb (compressed {total / max(packed, 1):,.0f}:1); "
             "it was not opened"
         )
+    return members
+
+
+def count_tags(path: Path, member: str, tags: tuple[bytes, ...]) -> int:
+    """How many of `tags` (each starting with `<`, the only `<` in it) one member holds, counted
+    while inflating it piece by piece, so a huge part is measured before anything parses it."""
+    longest = max(len(tag) for tag in tags)
+    count = 0
+    carry = b""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            stream = archive.open(member)
+        except KeyError:
+            return 0
+        with stream:
+            while piece := stream.read(_SMALL_MEMBER_BYTES):
+                data = carry + piece
+                # Keep a possible tag start cut off by the piece's end for the next round.
+                cut = data.rfind(b"<", max(len(data) - longest + 1, 0))
+                cut = len(data) if cut == -1 else cut
+                count += sum(data.count(tag, 0, cut) for tag in tags)
+                carry = data[cut:]
+    return count + sum(carry.count(tag) for tag in tags)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from course_supporter.config import Settings
+from course_supporter.ingestion.confined import ChildLimits, run_confined
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, MEDIA_EXTENSIONS, extension_of
@@ -24,7 +25,7 @@ from course_supporter.ingestion.web import WebPageProcessor
 
 
 class FileProcessor(Protocol):
-    """A blocking parser of one file format (run in a worker thread)."""
+    """A blocking parser of one file format (run in a child process)."""
 
     def __init__(self, settings: Settings) -> None: ...
 
@@ -84,11 +85,23 @@ async def _extract_file(
     if extension in MEDIA_EXTENSIONS:
         document = await MediaProcessor(settings).extract(path, filename)
     else:
-        processor = FILE_PROCESSORS[extension](settings)
-        document = await asyncio.to_thread(processor.extract, path, filename)
+        document = await run_confined(
+            parse_file, extension, path, filename, settings,
+            limits=ChildLimits(
+                cpu_seconds=settings.ingest_extract_cpu_seconds,
+                memory_bytes=settings.ingest_extract_memory_bytes,
+                wall_seconds=settings.ingest_extract_timeout_seconds,
+            ),
+            label=filename,
+        )  # fmt: skip
     if not document.chunks:
         raise IngestionError(
             f"No text could be extracted from {filename}; if it holds only images or scans, "
             "upload a version with real text"
         )
     return document
+
+
+def parse_file(extension: str, path: Path, filename: str, settings: Settings) -> SourceDocument:
+    """Parse a stored file with the processor of its format (in the confined child)."""
+    return FILE_PROCESSORS[extension](settings).extract(path, filename)

@@ -37,6 +37,7 @@ _CONTINUED = re.compile(
     re.IGNORECASE,
 )
 _PLACEHOLDER_PATH = f"{qn('p:nvPr')}/{qn('p:ph')}"
+_SLIDE_PART = re.compile(r"ppt/slides/slide\d+\.xml")
 
 
 class PdfProcessor:
@@ -49,10 +50,16 @@ class PdfProcessor:
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
+        self.max_pages = settings.ingest_max_pdf_pages
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
         pdf = _open_pdf(path, filename)
         try:
+            if len(pdf) > self.max_pages:
+                raise IngestionError(
+                    f"{filename} has more than {self.max_pages:,} pages; "
+                    "split it into smaller documents"
+                )
             pages = read_pages(pdf)
             if not any(page.lines for page in pages):
                 raise IngestionError(
@@ -117,7 +124,10 @@ class PptxProcessor:
         self.settings = settings
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
-        check_office_zip(path, filename, self.settings)
+        members = check_office_zip(path, filename, self.settings)
+        max_slides = self.settings.ingest_max_pptx_slides
+        if sum(1 for member in members if _SLIDE_PART.fullmatch(member.filename)) > max_slides:
+            raise _too_many_slides(filename, max_slides)
         try:
             deck = Presentation(str(path))
         except Exception:
@@ -130,6 +140,8 @@ class PptxProcessor:
         has_sections = any(_is_section_header(slide) for slide in deck.slides)
         current: str | None = None
         for number, slide in enumerate(deck.slides, start=1):
+            if number > max_slides:  # slide parts under other names escape the count above
+                raise _too_many_slides(filename, max_slides)
             slides = number
             title, kind, body = "", None, list[str]()
             for shape in slide.shapes:
@@ -163,6 +175,10 @@ class PptxProcessor:
 def _is_section_header(slide: Any) -> bool:
     """A divider slide opening a part of the deck (PowerPoint's "Section Header" layout)."""
     return "section" in str(slide.slide_layout.name or "").casefold()
+
+
+def _too_many_slides(filename: str, limit: int) -> IngestionError:
+    return IngestionError(f"{filename} has more than {limit:,} slides; split the deck")
 
 
 def _placeholder_type(shape: Any) -> str | None:

@@ -23,6 +23,8 @@ from course_supporter.ingestion.topics import TimedText, segment_topics
 
 # Up to this share of cues may be broken; they are skipped and counted in the metadata.
 MAX_BROKEN_CUE_SHARE = 0.1
+# No lecture recording runs longer; webvtt-py accepts 10-digit hours, structures hold HH:MM:SS.
+MAX_CUE_SECONDS = 24 * 3600
 _BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")
 # Cue markup of WebVTT and SRT; any other <…> is text someone typed (`create-<initializer>`).
 _CUE_TAGS = re.compile(
@@ -46,7 +48,9 @@ class ParsedSubtitles:
     """Cues that overlapped the next one and were cut to end where it starts."""
 
 
-def parse_subtitles(text: str, subtitle_format: str, filename: str) -> ParsedSubtitles:
+def parse_subtitles(
+    text: str, subtitle_format: str, filename: str, *, max_cues: int
+) -> ParsedSubtitles:
     """Parse cue by cue so one bad cue costs that cue, not the file; too many bad cues fail it."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if subtitle_format == "vtt" and not text.startswith("WEBVTT"):
@@ -54,7 +58,17 @@ def parse_subtitles(text: str, subtitle_format: str, filename: str) -> ParsedSub
     blocks = [block.strip("\n") for block in _BLOCK_SEPARATOR.split(text) if "-->" in block]
     if not blocks:
         raise IngestionError(f"{filename} contains no subtitle cues")
+    if len(blocks) > max_cues:
+        raise IngestionError(
+            f"{filename} has more than {max_cues:,} subtitle cues; split the subtitles"
+        )
     parsed = [_parse_cue(block, subtitle_format) for block in blocks]
+    for number, cue in enumerate(parsed, start=1):
+        if cue is not None and cue.end_seconds > MAX_CUE_SECONDS:
+            raise IngestionError(
+                f"{filename}: cue {number} ends at {_clock(cue.end_seconds)}, past the "
+                f"{MAX_CUE_SECONDS // 3600} hours a recording may last; fix its timestamp"
+            )
     broken = sum(1 for cue in parsed if cue is None)
     if broken > MAX_BROKEN_CUE_SHARE * len(blocks):
         raise IngestionError(
@@ -139,11 +153,15 @@ class SubtitleProcessor:
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
+        self.max_cues = settings.ingest_max_subtitle_cues
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
         subtitle_format = extension_of(filename).lstrip(".")
         parsed = parse_subtitles(
-            read_text_file(path, filename, self.max_chars), subtitle_format, filename
+            read_text_file(path, filename, self.max_chars),
+            subtitle_format,
+            filename,
+            max_cues=self.max_cues,
         )
         return transcript_document(
             parsed.cues,

@@ -12,12 +12,14 @@ import docx
 import yaml
 from docutils import nodes
 from docutils.core import publish_doctree
+from docx.document import Document as DocxDocument
+from docx.enum.style import WD_STYLE_TYPE
 from docx.table import Table
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from course_supporter.config import Settings
-from course_supporter.ingestion.archives import check_office_zip
+from course_supporter.ingestion.archives import check_office_zip, count_tags
 from course_supporter.ingestion.chunks import ChunkCollector
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
@@ -31,6 +33,7 @@ _FRONT_MATTER = re.compile(
     r"\A(?P<fence>---|\+\+\+)[ \t]*\r?\n(?P<body>.*?)\r?\n(?P=fence)[ \t]*(?:\r?\n|\Z)", re.DOTALL
 )
 _FRONT_MATTER_KEY = re.compile(r"\A[ \t]*[\w-]+[ \t]*[:=]")
+_DOCX_PARAGRAPH_TAGS = (b"<w:p>", b"<w:p ", b"<w:p/>")
 
 
 def read_text_file(path: Path, filename: str, max_chars: int) -> str:
@@ -212,6 +215,9 @@ class DocxProcessor:
 
     def extract(self, path: Path, filename: str) -> SourceDocument:
         check_office_zip(path, filename, self.settings)
+        max_paragraphs = self.settings.ingest_max_docx_paragraphs
+        if count_tags(path, "word/document.xml", _DOCX_PARAGRAPH_TAGS) > max_paragraphs:
+            raise _too_many_paragraphs(filename, max_paragraphs)
         try:
             document = docx.Document(str(path))
         except Exception:
@@ -219,19 +225,40 @@ class DocxProcessor:
                 f"{filename} is not a readable Word document; save it again as .docx and re-upload"
             ) from None
         collector = ChunkCollector(self.settings.ingest_max_text_chars, filename)
-        for block in document.iter_inner_content():
+        style_names, default_style = _paragraph_style_names(document)
+        for count, block in enumerate(document.iter_inner_content(), start=1):
+            if count > max_paragraphs:  # a main part under another name escapes the count above
+                raise _too_many_paragraphs(filename, max_paragraphs)
             if isinstance(block, Table):
                 for row in block.rows:
                     cells = dict.fromkeys(cell.text.strip() for cell in row.cells)
                     collector.add(ChunkKind.PARAGRAPH, " | ".join(c for c in cells if c))
                 continue
-            level = _docx_heading_level(block.style.name if block.style is not None else "")
+            style_id = block._p.style  # the id: `block.style` scans every style
+            level = _docx_heading_level(style_names.get(style_id or "", default_style))
             if level is None:
                 collector.add(ChunkKind.PARAGRAPH, block.text)
             else:
                 collector.add(ChunkKind.HEADING, block.text, Reference(heading_level=level))
         title = document.core_properties.title or None
         return _document("text", filename, collector, title=title, format="docx")
+
+
+def _too_many_paragraphs(filename: str, limit: int) -> IngestionError:
+    return IngestionError(
+        f"{filename} has more than {limit:,} paragraphs; split it into smaller documents"
+    )
+
+
+def _paragraph_style_names(document: DocxDocument) -> tuple[dict[str, str], str]:
+    """Paragraph style id → name, and the default style's name, read once for the document."""
+    names = {
+        style.style_id: style.name or ""
+        for style in document.styles
+        if style.type == WD_STYLE_TYPE.PARAGRAPH
+    }
+    default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+    return names, (default.name or "") if default is not None else ""
 
 
 def _docx_heading_level(style_name: str) -> int | None:

@@ -107,7 +107,12 @@ class VideoPageProcessor:
                 if track is not None:
                     kind, language, extension, track_url = track
                     text = await self._in_thread(ydl, self._download_subtitles, ydl, track_url)
-                    parsed = parse_subtitles(text, extension, f"the subtitles of {url}")
+                    parsed = parse_subtitles(
+                        text,
+                        extension,
+                        f"the subtitles of {url}",
+                        max_cues=self.settings.ingest_max_subtitle_cues,
+                    )
                     return transcript_document(
                         parsed.cues,
                         title=title,

@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field, StringConstraints
 
 STRUCTURE_FORMAT_VERSION = 1
 
-Timecode = Annotated[str, StringConstraints(pattern=r"^\d{2,}:[0-5]\d:[0-5]\d$")]
-"""A position in a video or audio material, `HH:MM:SS`."""
+Timecode = Annotated[str, StringConstraints(pattern=r"^\d{2}:[0-5]\d:[0-5]\d$")]
+"""A position in a video or audio material, `HH:MM:SS` (at most 99:59:59, so it fits its column)."""
+
+MAX_TIMECODE_SECONDS = 100 * 3600 - 1
 
 Difficulty = Literal["easy", "medium", "hard"]
 
@@ -87,8 +89,8 @@ class CourseStructure(BaseModel):
 
 
 def format_timecode(seconds: float) -> str:
-    """Seconds as `HH:MM:SS`, rounded down."""
-    total = max(int(seconds), 0)
+    """Seconds as `HH:MM:SS`, rounded down and kept within 00:00:00-99:59:59."""
+    total = min(max(int(seconds), 0), MAX_TIMECODE_SECONDS)
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
