@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from course_supporter.courses.models import Lesson, Module
@@ -12,7 +14,7 @@ from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, Sou
 from course_supporter.llm.models import LLMCall
 from course_supporter.materials.models import Material
 from course_supporter.structuring.tasks import structure_course
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, make_settings, open_client
 
 TUTORIAL = Path(__file__).parents[1] / "data" / "tutorial"
 
@@ -187,3 +189,44 @@ def test_rendered_courses_stay_within_their_byte_budget() -> None:
     assert rendered.get("a") == b"12345" and rendered.get("c") == b"123"
     rendered.put("huge", b"x" * 11)
     assert rendered.get("huge") is None
+
+
+@pytest.mark.postgres
+async def test_parallel_structure_jobs_leave_one_structure(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Each job deletes the rows it saw and inserts its own: unserialised, both sets stayed."""
+    async for api in open_client(make_settings(postgres_url, tmp_path)):
+        headers = {"X-API-Key": await api.new_key()}
+        course_id = await course_with_done_materials(api, headers, chapters=4)
+        tenant_id = uuid.UUID(
+            (await api.http.get("/api/v1/me", headers=headers)).json()["tenant_id"]
+        )
+        results = await asyncio.gather(
+            *(
+                structure_course(
+                    api.db,
+                    api.settings,
+                    tenant_id=tenant_id,
+                    course_id=uuid.UUID(course_id),
+                    job_id=None,
+                    strategy="budget",
+                )
+                for _ in range(4)
+            )
+        )
+        assert sorted(result["version"] for result in results) == [1, 2, 3, 4]
+        async with api.db.sessions() as session:
+            modules = await session.scalar(
+                select(func.count())
+                .select_from(Module)
+                .where(Module.course_id == uuid.UUID(course_id))
+            )
+            lessons = await session.scalar(
+                select(func.count())
+                .select_from(Lesson)
+                .where(Lesson.course_id == uuid.UUID(course_id))
+            )
+        served = (await api.http.get(f"/api/v1/courses/{course_id}", headers=headers)).json()
+        assert modules == len(served["structure"]["modules"])
+        assert lessons == sum(len(m["lessons"]) for m in served["structure"]["modules"])

@@ -51,6 +51,13 @@ async def revision_stamp(
 class CourseRepository(Repository[Course]):
     model = Course
 
+    async def lock_for_update(self, course_id: uuid.UUID) -> None:
+        """Hold the course's row until the transaction ends: writers of its structure queue up
+        behind each other (PostgreSQL row lock; SQLite serialises writers anyway)."""
+        await self.session.execute(
+            select(Course.id).where(Course.id == course_id).with_for_update()
+        )
+
     async def get_for_tenant(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course | None:
         return await self.session.scalar(
             select(Course).where(Course.tenant_id == tenant_id, Course.id == course_id)

@@ -19,6 +19,7 @@ from course_supporter.courses.models import (
     Lesson,
     Module,
 )
+from course_supporter.courses.repository import CourseRepository
 from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
@@ -41,7 +42,12 @@ async def replace_structure(
     strategy: str | None,
     job_id: uuid.UUID | None,
 ) -> SavedStructure:
-    """Swap the course's structure for `structure` in the caller's transaction (all or nothing)."""
+    """Swap the course's structure for `structure` in the caller's transaction (all or nothing).
+
+    Two jobs replacing one course's structure at once would each delete the rows they saw and
+    insert their own, leaving both sets; the row lock makes the second wait for the first.
+    """
+    await CourseRepository(session).lock_for_update(course.id)
     await session.execute(delete(Module).where(Module.course_id == course.id))
     record = await session.get(CourseStructureRecord, course.id)
     version = (record.version if record else 0) + 1
