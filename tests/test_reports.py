@@ -9,6 +9,8 @@ import sys
 import uuid
 from decimal import Decimal
 
+import pytest
+
 from course_supporter.llm.models import LLMCall
 from tests.conftest import ApiClient
 
@@ -115,3 +117,24 @@ def test_report_cost_cli_prints_a_table(tmp_path) -> None:  # type: ignore[no-un
     assert as_json["total"]["calls"] == 0
     assert run("report", "cost", "--tenant", "ghost").returncode == 1
     assert run("report", "cost", "--from", "nope").returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"to": "9999-12-31"}, 200),  # the last day there is: no day after it to overflow into
+        ({"from": "0001-01-01", "to": "9999-12-31"}, 200),
+        ({"to": "0"}, 422),  # not 1970-01-01 from a Unix time
+        ({"from": "1700000000"}, 422),
+        ({"to": "2026-13-01"}, 422),
+    ],
+)
+async def test_report_days_are_calendar_days_at_any_range(
+    client: ApiClient, params: dict[str, str], status: int
+) -> None:
+    response = await client.http.get(
+        "/api/v1/reports/cost", params=params, headers={"X-API-Key": await client.new_key()}
+    )
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json()["total"]["cost_usd"] == "0.00000000"

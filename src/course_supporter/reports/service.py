@@ -22,7 +22,7 @@ def _window(date_from: dt.date | None, date_to: dt.date | None) -> list[Any]:
     conditions: list[Any] = []
     if date_from:
         conditions.append(LLMCall.created_at >= dt.datetime.combine(date_from, dt.time(), dt.UTC))
-    if date_to:
+    if date_to and date_to < dt.date.max:  # the last representable day has no day after it
         end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
         conditions.append(LLMCall.created_at < end)
     return conditions
