@@ -27,6 +27,10 @@ class PageRequest:
     after: uuid.UUID | None
 
 
+# A cursor is the last item's 16-byte id in unpadded URL-safe base64: exactly 22 characters.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22}$"
+
+
 def encode_cursor(last_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
 
@@ -44,7 +48,13 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 def page_request(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=64, description="next_cursor of the previous page")
+        str | None,
+        Query(
+            min_length=22,
+            max_length=22,
+            pattern=CURSOR_PATTERN,
+            description="next_cursor of the previous page",
+        ),
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

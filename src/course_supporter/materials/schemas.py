@@ -177,7 +177,11 @@ class SlideMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slide_number: Annotated[int, Field(ge=1, le=100_000)]
-    video_timecode: Annotated[str, Field(examples=["00:01:05"])]
+    # The pattern is declared for clients; the validator below enforces it with a clearer message.
+    video_timecode: Annotated[
+        str,
+        Field(examples=["00:01:05"], json_schema_extra={"pattern": f"^{TIMECODE.pattern}$"}),
+    ]
 
     @field_validator("video_timecode")
     @classmethod
