@@ -89,6 +89,32 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture
+def own_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A migrated PostgreSQL database for this test alone: no other test's jobs or rows."""
+    assert POSTGRES_URL is not None
+    name = f"cs_test_own_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_postgres_database(POSTGRES_URL, name))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(database_url=url)
+    yield url
+    asyncio.run(_drop_postgres_database(POSTGRES_URL, name))
+
+
+@pytest.fixture
+def own_sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database for this test alone."""
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    upgrade(database_url=url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_database_url(request: pytest.FixtureRequest) -> str:
+    """A database of this test's own, once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"own_{request.param}_url"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Runs a test once on SQLite and once on PostgreSQL."""

@@ -16,12 +16,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from course_supporter.db import async_database_url, is_database_unavailable
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
-from course_supporter.migrate import upgrade
 from course_supporter.tenancy.service import create_tenant
 from tests.conftest import ApiClient, make_settings, open_client
 
 
-async def test_live_touches_nothing_and_health_checks_dependencies(client: ApiClient) -> None:
+async def test_live_touches_nothing_and_health_checks_dependencies(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    async for client in open_client(make_settings(own_database_url, tmp_path)):
+        await _check_live_and_health(client)
+
+
+async def _check_live_and_health(client: ApiClient) -> None:
     live = await client.http.get("/health/live")
     assert live.json() == {"status": "ok"}
     health = await client.http.get("/health")
@@ -57,7 +63,10 @@ async def test_requests_get_503_not_500_while_the_database_is_unreachable(
         assert response.headers["Retry-After"] == "5"
 
 
-async def test_pool_survives_postgres_dropping_connections(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_pool_survives_postgres_dropping_connections(
+    own_postgres_url: str, tmp_path: Path
+) -> None:
+    postgres_url = own_postgres_url
     async for api in open_client(make_settings(postgres_url, tmp_path)):
         headers = {"X-API-Key": await api.new_key()}
         assert (await api.http.get("/api/v1/courses", headers=headers)).status_code == 200
@@ -141,17 +150,10 @@ def test_unavailability_is_classified_by_sqlstate_class(sqlstate: str, unavailab
     assert is_database_unavailable(wrapped) is unavailable
 
 
-@pytest.fixture
-def fresh_sqlite(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    upgrade(database_url=url)
-    return url
-
-
 async def test_health_shows_the_embedded_worker_and_an_empty_queue(
-    fresh_sqlite: str, tmp_path: Path
+    own_sqlite_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(fresh_sqlite, tmp_path, embedded_worker=True)
+    settings = make_settings(own_sqlite_url, tmp_path, embedded_worker=True)
     async for api in open_client(settings):
         body = (await api.http.get("/health")).json()
         assert body["checks"]["queue"] == "ok"

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from course_supporter.db import utcnow
+from course_supporter.errors import DependencyUnavailableError
 from course_supporter.jobs.service import QueueStatus
 
 log = structlog.get_logger(__name__)
@@ -46,6 +47,8 @@ async def _run_check(name: str, check: Check, seconds: float) -> str:
             await check()
     except TimeoutError:
         return f"error: no answer within {seconds:g} s"
+    except DependencyUnavailableError as exc:  # our own words, written to be shown
+        return f"error: {exc.message}"
     except Exception as exc:
         log.warning("health_check_failed", check=name, error=str(exc)[:500])
         return "error: unavailable"

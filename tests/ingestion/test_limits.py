@@ -71,7 +71,9 @@ async def test_docx_over_the_paragraph_limit_fails_before_it_is_parsed(
 
 async def test_pdf_over_the_page_limit(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "long.pdf"
-    path.write_bytes(pdf_bytes([[f"Page {n}"] for n in range(1, 4)]))
+    # Body text, not "Page n": a line every page repeats (numbers aside) is a running footer.
+    topics = ["Widgets hold state.", "Gadgets render views.", "Sprockets move data."]
+    path.write_bytes(pdf_bytes([[topic] for topic in topics]))
     settings.ingest_max_pdf_pages = 2
 
     with pytest.raises(IngestionError, match=r"^long.pdf has more than 2 pages"):

@@ -82,7 +82,7 @@ async def test_a_position_that_is_not_a_number_is_422_and_stores_nothing(
                 headers=headers,
             )
             assert response.status_code == 422, response.text
-            assert "position" in response.json()["detail"]
+            assert "position" in response.json()["detail"][0]["msg"]
         url_material = await api.http.post(
             url,
             json={"source_type": "web", "source_url": "https://example.com/", "position": 2},

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from course_supporter.ingestion.errors import IngestionError
+from course_supporter.ingestion.errors import IngestionError, RedirectPage
 
 log = structlog.get_logger(__name__)
 
@@ -141,6 +141,8 @@ def _unwrap(
         return outcome[1]
     if kind == "error":
         raise IngestionError(outcome[1], transient=outcome[2])
+    if kind == "redirect":
+        raise RedirectPage(outcome[1], outcome[2])
     if kind == "memory":
         raise IngestionError(
             f"Reading {label} needs more than {memory_mb:,.0f} MB of memory; "
@@ -168,6 +170,8 @@ def _child_main(
         if _peak_memory_bytes() >= _MEMORY_BLAME_SHARE * limits.memory_bytes:
             # C parsers report a failed allocation as a parse error (lxml: "unknown error").
             message = ("memory",)
+        elif isinstance(error, RedirectPage):
+            message = ("redirect", error.message, error.target)
         elif isinstance(error, IngestionError):
             message = ("error", error.message, error.transient)
         else:

@@ -15,6 +15,7 @@ from limits import parse
 from limits.aio.storage import RedisStorage
 
 from course_supporter.config import Settings
+from course_supporter.errors import DependencyUnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -152,6 +153,7 @@ class StoreBreaker:
         self._next_try = 0.0
         self._opened_at = 0.0
         self._last_error = ""
+        self._last_error_kind = ""
 
     def allows(self) -> bool:
         """Whether this call may use the store: always when closed, one call per cool-down."""
@@ -175,6 +177,7 @@ class StoreBreaker:
     def failed(self, exc: Exception) -> None:
         self.failures += 1
         self._last_error = f"{type(exc).__name__}: {exc}"
+        self._last_error_kind = type(exc).__name__
         now = self._clock()
         if self.is_open:
             self._next_try = now + self.cooldown
@@ -194,8 +197,10 @@ class StoreBreaker:
         if not self.is_open:
             return None
         wait = max(0.0, self._next_try - self._clock())
+        # The error's kind only: this text is shown by the unauthenticated /health (the
+        # message, which may name the host, was logged when the breaker opened).
         return (
-            f"skipped after {self.failures} failures in a row ({self._last_error}); "
+            f"skipped after {self.failures} failures in a row ({self._last_error_kind}); "
             f"next try in {wait:.0f} s"
         )
 
@@ -269,9 +274,9 @@ class RateLimiter:
             return
         skipped = self.breaker.skipping()
         if skipped is not None:
-            raise ConnectionError(skipped)
+            raise DependencyUnavailableError(skipped)
         if not await self.redis.check():
-            raise ConnectionError("rate limit store did not answer")
+            raise DependencyUnavailableError("rate limit store did not answer")
 
     async def reset(self) -> None:
         self.local.reset()
