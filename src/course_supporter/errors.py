@@ -11,6 +11,10 @@ class DomainError(Exception):
         self.message = message
 
 
+class ForbiddenError(DomainError):
+    status_code = 403
+
+
 class NotFoundError(DomainError):
     status_code = 404
 
@@ -23,6 +27,10 @@ class GoneError(DomainError):
     status_code = 410
 
 
+class LengthRequiredError(DomainError):
+    status_code = 411
+
+
 class InvalidInputError(DomainError):
     status_code = 422
 
@@ -33,10 +41,6 @@ class PayloadTooLargeError(DomainError):
 
 class UnsupportedMediaError(DomainError):
     status_code = 415
-
-
-class NotImplementedOnBackendError(DomainError):
-    status_code = 501
 
 
 class DependencyUnavailableError(DomainError):
