@@ -61,9 +61,11 @@ MAX_PARTS = 10_000
 
 def direct_part_size(size: int, part_size: int) -> int:
     """Part size of a multipart direct upload: `part_size`, raised in MiB steps to fit MAX_PARTS."""
-    mib = 1024 * 1024
     needed = math.ceil(size / MAX_PARTS)
-    return max(part_size, math.ceil(needed / mib) * mib)
+    if needed <= part_size:
+        return part_size
+    mib = 1024 * 1024
+    return math.ceil(needed / mib) * mib
 
 
 class ObjectWriter(ABC):

@@ -418,18 +418,29 @@ def _prune_empty_parents(path: Path, root: Path) -> None:
 
 
 def _remove_stale_temp_files(root: Path, cutoff: float) -> int:
+    # os.walk rather than rglob: it shrugs off directories that vanish while it looks.
+    stale: list[tuple[Path, bool]] = []
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        for name in [d for d in subdirectories if _is_hidden(d, PARTS_SUFFIX)]:
+            subdirectories.remove(name)
+            stale.append((here / name, True))
+        stale.extend((here / name, False) for name in files if _is_hidden(name, TEMP_SUFFIX))
     removed = 0
-    for parts in root.rglob(f".*{PARTS_SUFFIX}"):
+    for path, is_parts in stale:
         with contextlib.suppress(FileNotFoundError):
-            if parts.is_dir() and parts.stat().st_mtime < cutoff:
-                _remove_parts(parts, root)
-                removed += 1
-    for temp in root.rglob(f".*{TEMP_SUFFIX}"):
-        with contextlib.suppress(FileNotFoundError):
-            if temp.stat().st_mtime < cutoff:
-                temp.unlink()
-                removed += 1
+            if path.stat().st_mtime >= cutoff:
+                continue
+            if is_parts:
+                _remove_parts(path, root)
+            else:
+                _remove_file(path, root)
+            removed += 1
     return removed
+
+
+def _is_hidden(name: str, suffix: str) -> bool:
+    return name.startswith(".") and name.endswith(suffix)
 
 
 def _remove_tree(directory: Path) -> int:
