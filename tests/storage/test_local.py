@@ -283,3 +283,14 @@ def test_build_storage_defaults_to_local(tmp_path: Path) -> None:
     storage = build_storage(Settings(storage_dir=tmp_path / "s", max_upload_bytes=123))
     assert isinstance(storage, LocalStorage)
     assert storage.max_upload_bytes == 123
+
+
+@pytest.mark.parametrize("signature", ["", "é" * 64, "\udcff", "0" * 64])
+async def test_any_wrong_signature_is_rejected(local_storage: LocalStorage, signature: str) -> None:
+    upload = await local_storage.presign_upload(KEY, 3, "text/plain")
+    assert upload.url is not None
+    put, _ = signed_put(upload.url)
+    with pytest.raises(SignatureRejected, match="does not match"):
+        await local_storage.receive_signed_put(
+            put, signature, content_length=3, body=chunks(b"abc")
+        )

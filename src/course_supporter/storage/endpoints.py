@@ -13,13 +13,26 @@ from course_supporter.storage.signed_urls import UPLOAD_PATH, SignedPut
 
 router = APIRouter(tags=["storage"])
 
+HEX = r"^[0-9a-f]{1,64}$"
+
+
+def _error(code: int, description: str | None = None) -> dict[str, Any]:
+    declared = error_responses(code)[code]
+    return {**declared, "description": description or declared["description"]}
+
+
 _PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Stored; keep the ETag for the complete call, as with S3",
         "headers": {"ETag": {"schema": {"type": "string"}}},
         "content": {},
     },
-    **error_responses(400, 403, 404, 411, 413, 422),
+    400: _error(400, "The body is shorter than the URL's signed length; nothing was stored"),
+    403: _error(403, "The URL was altered, signed with another secret, or has expired"),
+    404: _error(404, "No open multipart upload for this part, or storage is not local here"),
+    411: _error(411),
+    413: _error(413, "The body is longer than the URL's signed length; nothing was stored"),
+    422: _error(422),
 }
 _PUT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -41,8 +54,8 @@ async def put_upload(
     storage: StorageDep,
     expires: int,
     length: Annotated[int, Query(ge=0)],
-    signature: Annotated[str, Query(max_length=64)],
-    upload_id: Annotated[str | None, Query(max_length=64)] = None,
+    signature: Annotated[str, Query(pattern=HEX)],
+    upload_id: Annotated[str | None, Query(pattern=HEX)] = None,
     part_number: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     """Receive a file (or one part) at an upload URL the API signed; unauthenticated like S3's."""

@@ -71,7 +71,8 @@ class UploadSigner:
 
     def verify(self, put: SignedPut, signature: str, *, now: float | None = None) -> None:
         """Raise `SignatureRejected` unless `signature` is this secret's and not yet expired."""
-        if not hmac.compare_digest(self.signature(put), signature):
+        given = signature.encode(errors="replace")
+        if not hmac.compare_digest(self.signature(put).encode(), given):
             raise SignatureRejected("the upload URL's signature does not match; use it unchanged")
         if (time.time() if now is None else now) > put.expires:
             raise SignatureRejected("the upload URL has expired; prepare a new upload")
