@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from collections.abc import AsyncIterator
 
 import structlog
@@ -26,13 +27,15 @@ from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import StorageUnavailable, build_storage
+from course_supporter.storage.endpoints import router as storage_router
+from course_supporter.storage.signed_urls import UPLOAD_PATH
 from course_supporter.tenancy.auth import Authenticator
 from course_supporter.tenancy.endpoints import router as tenancy_router
 from course_supporter.tenancy.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
 
-STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
+STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials", re.escape(UPLOAD_PATH) + ".+"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allowed_origins,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["X-API-Key", "Content-Type", "X-Request-ID", "If-None-Match"],
         expose_headers=[
             "X-Request-ID",
@@ -120,4 +123,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(materials_router)
     app.include_router(jobs_router)
     app.include_router(reports_router)
+    app.include_router(storage_router)
     return app

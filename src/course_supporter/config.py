@@ -10,7 +10,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_FILES = files("course_supporter")
@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     # refuses checksum headers. With "none" upload bodies are SHA-256 signed instead.
     s3_checksum: Literal["auto", "crc32", "none"] = "auto"
     presigned_url_ttl_seconds: int = 3600
+    # Local storage signs direct-upload URLs itself; unset, a secret is generated into
+    # STORAGE_DIR on first use (shared by every process serving that directory).
+    upload_signing_secret: SecretStr | None = Field(default=None, min_length=32)
+    # Scheme, host and path prefix clients reach the API at, written into upload URLs the
+    # API signs; unset, the address of the request that prepared the upload.
+    public_base_url: str | None = None
     max_upload_bytes: int = 1024**3
     max_json_body_bytes: int = 64 * 1024
     rendered_course_cache_bytes: int = 64 * 1024 * 1024

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.db import Database
+from course_supporter.storage.backend import ObjectStorage
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -18,3 +19,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_storage(request: Request) -> ObjectStorage:
+    storage: ObjectStorage = request.app.state.storage
+    return storage
+
+
+StorageDep = Annotated[ObjectStorage, Depends(get_storage)]

@@ -11,6 +11,10 @@ class DomainError(Exception):
         self.message = message
 
 
+class ForbiddenError(DomainError):
+    status_code = 403
+
+
 class NotFoundError(DomainError):
     status_code = 404
 
@@ -21,6 +25,10 @@ class ConflictError(DomainError):
 
 class GoneError(DomainError):
     status_code = 410
+
+
+class LengthRequiredError(DomainError):
+    status_code = 411
 
 
 class InvalidInputError(DomainError):
@@ -39,10 +47,6 @@ class PayloadTooLargeError(DomainError):
 
 class UnsupportedMediaError(DomainError):
     status_code = 415
-
-
-class NotImplementedOnBackendError(DomainError):
-    status_code = 501
 
 
 class DependencyUnavailableError(DomainError):

@@ -32,11 +32,11 @@ _DESCRIPTIONS = {
     404: "Not found (or owned by another tenant)",
     409: "Conflict with the current state",
     410: "Expired",
+    411: "Content-Length required",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Rate limit exceeded; see Retry-After",
-    501: "Not available on this deployment",
     503: "A dependency is unavailable",
 }
 

@@ -263,15 +263,3 @@ async def test_another_tenants_upload_is_404(s3_api: ApiClient) -> None:
         await complete(s3_api, intruder, intruder_course, upload["upload_id"])
     ).status_code == 404
     assert (await complete(s3_api, intruder, course_id, upload["upload_id"])).status_code == 404
-
-
-async def test_local_backend_answers_501(sqlite_url: str, tmp_path: Path) -> None:
-    async for api in open_client(make_settings(sqlite_url, tmp_path)):
-        headers, course_id = await new_course(api)
-        body = {"source_type": "text", "filename": "a.md", "size_bytes": 3}
-        prepared = await prepare(api, headers, course_id, **body)
-        assert prepared.status_code == 501
-        assert "STORAGE_BACKEND=s3" in prepared.json()["detail"]
-        assert f"/api/v1/courses/{course_id}/materials" in prepared.json()["detail"]
-        completed = await complete(api, headers, course_id, str(uuid.uuid4()))
-        assert completed.status_code == 501

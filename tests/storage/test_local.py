@@ -2,24 +2,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from course_supporter.config import Settings
 from course_supporter.storage import (
     InvalidKey,
+    LengthMismatch,
     LocalStorage,
-    NotSupported,
     ObjectNotFound,
+    PresignedUpload,
+    SignatureRejected,
     StorageUnavailable,
     UploadTooLarge,
     build_storage,
     course_prefix,
     material_key,
 )
+from course_supporter.storage.signed_urls import SECRET_FILENAME, UPLOAD_PATH, SignedPut
+from tests.storage.conftest import MAX_BYTES
 
 KEY = "tenants/t1/courses/c1/materials/m1/notes.txt"
 
@@ -143,11 +150,122 @@ async def test_check_fails_clearly_when_the_directory_is_unusable(tmp_path: Path
         await storage.ensure_bucket()
 
 
-async def test_presigned_uploads_are_not_supported(local_storage: LocalStorage) -> None:
-    with pytest.raises(NotSupported, match="STORAGE_BACKEND=s3"):
-        await local_storage.presign_upload(KEY, 10, "text/plain")
-    with pytest.raises(NotSupported):
-        await local_storage.complete_presigned(KEY, size=10)
+def signed_put(url: str) -> tuple[SignedPut, str]:
+    """What the PUT route reads from a signed URL: key from the path, the rest from the query."""
+    parts = urlsplit(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    number = query.get("part_number")
+    put = SignedPut(
+        parts.path.removeprefix(UPLOAD_PATH.lstrip("/")),
+        int(query["length"]),
+        int(query["expires"]),
+        query.get("upload_id"),
+        int(number) if number else None,
+    )
+    return put, query["signature"]
+
+
+async def chunks(*pieces: bytes, consumed: list[bytes] | None = None) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        if consumed is not None:
+            consumed.append(piece)
+        yield piece
+
+
+async def put_to(storage: LocalStorage, url: str, data: bytes) -> str:
+    put, signature = signed_put(url)
+    return await storage.receive_signed_put(
+        put, signature, content_length=len(data), body=chunks(data)
+    )
+
+
+async def test_presigned_put_stores_exactly_the_signed_bytes(local_storage: LocalStorage) -> None:
+    upload = await local_storage.presign_upload(KEY, 11, "text/plain")
+    assert upload.url is not None and upload.url.startswith("storage/uploads/tenants/")
+    etag = await put_to(local_storage, upload.url, b"hello world")
+    assert etag == f'"{hashlib.md5(b"hello world").hexdigest()}"'
+    stored = await local_storage.complete_presigned(KEY, size=11)
+    assert stored.size == 11
+    assert (local_storage.root / KEY).read_bytes() == b"hello world"
+
+
+async def test_a_body_past_the_signed_length_is_cut_off_there(
+    local_storage: LocalStorage,
+) -> None:
+    upload = await local_storage.presign_upload(KEY, 10, "text/plain")
+    assert upload.url is not None
+    put, signature = signed_put(upload.url)
+    consumed: list[bytes] = []
+    body = chunks(b"x" * 8, b"x" * 8, b"x" * 8, b"x" * 8, consumed=consumed)
+    with pytest.raises(UploadTooLarge):
+        # A Content-Length that lies: the signed length still bounds what is read.
+        await local_storage.receive_signed_put(put, signature, content_length=10, body=body)
+    assert len(consumed) == 2
+    assert [f for f in files_under(local_storage.root) if f != SECRET_FILENAME] == []
+
+
+async def test_a_short_body_is_discarded(local_storage: LocalStorage) -> None:
+    upload = await local_storage.presign_upload(KEY, 10, "text/plain")
+    assert upload.url is not None
+    put, signature = signed_put(upload.url)
+    with pytest.raises(LengthMismatch, match="ended after 4 of 10 bytes"):
+        await local_storage.receive_signed_put(
+            put, signature, content_length=10, body=chunks(b"four")
+        )
+    assert files_under(local_storage.root) == [SECRET_FILENAME]
+
+
+async def test_the_generated_secret_is_private_and_shared_by_the_directory(
+    tmp_path: Path,
+) -> None:
+    first = LocalStorage(tmp_path / "storage", max_upload_bytes=MAX_BYTES)
+    upload = await first.presign_upload(KEY, 3, "text/plain")
+    assert upload.url is not None
+    secret = first.root / SECRET_FILENAME
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    # Another process on the same directory accepts the URL; one with its own secret does not.
+    second = LocalStorage(tmp_path / "storage", max_upload_bytes=MAX_BYTES)
+    await put_to(second, upload.url, b"abc")
+    configured = LocalStorage(
+        tmp_path / "storage", max_upload_bytes=MAX_BYTES, signing_secret="s" * 32
+    )
+    with pytest.raises(SignatureRejected):
+        await put_to(configured, upload.url, b"abc")
+    assert len(secret.read_text().strip()) == 64
+
+
+def multipart(upload: PresignedUpload) -> tuple[str, str]:
+    assert upload.upload_id is not None
+    return upload.upload_id, upload.parts[0].url
+
+
+async def test_a_failed_part_keeps_the_upload_open(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "storage", max_upload_bytes=MAX_BYTES, part_size_bytes=4)
+    upload = await storage.presign_upload(KEY, 6, "text/plain")
+    upload_id, first_url = multipart(upload)
+    put, signature = signed_put(first_url)
+    with pytest.raises(LengthMismatch):
+        await storage.receive_signed_put(put, signature, content_length=4, body=chunks(b"ab"))
+    await put_to(storage, first_url, b"abcd")
+    await put_to(storage, upload.parts[1].url, b"ef")
+    stored = await storage.complete_presigned(KEY, size=6, upload_id=upload_id)
+    assert stored.sha256 == hashlib.sha256(b"abcdef").hexdigest()
+    assert files_under(storage.root) == [SECRET_FILENAME, KEY]
+    with pytest.raises(ObjectNotFound):  # the upload is closed: no part resurrects it
+        await put_to(storage, first_url, b"abcd")
+
+
+async def test_stale_multipart_uploads_are_swept(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "storage", max_upload_bytes=MAX_BYTES, part_size_bytes=4)
+    upload = await storage.presign_upload(KEY, 6, "text/plain")
+    _, first_url = multipart(upload)
+    await put_to(storage, first_url, b"abcd")
+    assert await storage.abort_stale_uploads(timedelta(hours=1)) == 0
+    [parts] = storage.root.rglob(".*.parts")
+    os.utime(parts, (time.time() - 7200, time.time() - 7200))
+    assert await storage.abort_stale_uploads(timedelta(hours=1)) == 1
+    assert files_under(storage.root) == [SECRET_FILENAME]
+    assert [p for p in storage.root.iterdir() if p.is_dir()] == []
 
 
 async def test_stale_temp_files_are_swept(local_storage: LocalStorage) -> None:
@@ -165,3 +283,14 @@ def test_build_storage_defaults_to_local(tmp_path: Path) -> None:
     storage = build_storage(Settings(storage_dir=tmp_path / "s", max_upload_bytes=123))
     assert isinstance(storage, LocalStorage)
     assert storage.max_upload_bytes == 123
+
+
+@pytest.mark.parametrize("signature", ["", "é" * 64, "\udcff", "0" * 64])
+async def test_any_wrong_signature_is_rejected(local_storage: LocalStorage, signature: str) -> None:
+    upload = await local_storage.presign_upload(KEY, 3, "text/plain")
+    assert upload.url is not None
+    put, _ = signed_put(upload.url)
+    with pytest.raises(SignatureRejected, match="does not match"):
+        await local_storage.receive_signed_put(
+            put, signature, content_length=3, body=chunks(b"abc")
+        )

@@ -166,7 +166,7 @@ async def delete_material(
     "/uploads",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
-    responses=body_responses(415, 501, 503),
+    responses=body_responses(415, 503),
 )
 async def create_upload(
     course_id: uuid.UUID,
@@ -175,7 +175,7 @@ async def create_upload(
     tenant: PrepTenant,
     session: SessionDep,
 ) -> UploadOut:
-    """Presign a direct upload to S3: one PUT URL, or one per part for large files (S3 only)."""
+    """Sign a direct upload to storage: one PUT URL, or one per part for large files."""
     prepared = await uploads.prepare_upload(
         session,
         request.app.state.storage,
@@ -184,14 +184,19 @@ async def create_upload(
         course_id=course_id,
         data=body,
     )
-    return UploadOut.of(prepared.upload, prepared.presigned, complete_by=prepared.complete_by)
+    return UploadOut.of(
+        prepared.upload,
+        prepared.presigned,
+        complete_by=prepared.complete_by,
+        base_url=str(request.base_url),
+    )
 
 
 @router.post(
     "/uploads/{upload_id}/complete",
     status_code=status.HTTP_201_CREATED,
     response_model=MaterialCreated,
-    responses=body_responses(409, 410, 415, 501, 503),
+    responses=body_responses(409, 410, 415, 503),
 )
 async def complete_upload(
     course_id: uuid.UUID,

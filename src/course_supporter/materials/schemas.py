@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urljoin
 
 from pydantic import (
     AfterValidator,
@@ -85,7 +86,10 @@ class UploadOut(BaseModel):
     instructions: str
 
     @classmethod
-    def of(cls, upload: Upload, presigned: PresignedUpload, *, complete_by: datetime) -> UploadOut:
+    def of(
+        cls, upload: Upload, presigned: PresignedUpload, *, complete_by: datetime, base_url: str
+    ) -> UploadOut:
+        """`base_url` (the API's) makes absolute the URLs local storage signs relative to it."""
         complete_url = f"/api/v1/courses/{upload.course_id}/uploads/{upload.id}/complete"
         if presigned.upload_id is None:
             steps = (
@@ -110,11 +114,13 @@ class UploadOut(BaseModel):
             size_bytes=upload.size_bytes,
             expires_at=presigned.expires_at,
             complete_by=complete_by,
-            url=presigned.url,
+            url=urljoin(base_url, presigned.url) if presigned.url else None,
             headers=presigned.headers,
             part_size=presigned.part_size,
             parts=[
-                UploadPartUrl(part_number=p.part_number, url=p.url, size_bytes=p.size)
+                UploadPartUrl(
+                    part_number=p.part_number, url=urljoin(base_url, p.url), size_bytes=p.size
+                )
                 for p in presigned.parts
             ],
             complete_url=complete_url,

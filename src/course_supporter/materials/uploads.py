@@ -22,7 +22,6 @@ from course_supporter.errors import (
     GoneError,
     InvalidInputError,
     NotFoundError,
-    NotImplementedOnBackendError,
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
@@ -57,11 +56,6 @@ log = structlog.get_logger(__name__)
 COMPLETE_GRACE = timedelta(hours=1)
 SWEEP_BATCH = 100
 
-NO_DIRECT_UPLOADS = (
-    "direct uploads need the S3 storage backend (STORAGE_BACKEND=s3); on this deployment "
-    "upload the file through POST /api/v1/courses/{course_id}/materials instead"
-)
-
 
 @dataclass(frozen=True)
 class PreparedUpload:
@@ -84,7 +78,6 @@ async def prepare_upload(
 ) -> PreparedUpload:
     """Check type and size, presign the PUT (or one per part) and record the pending upload."""
     await get_course(session, tenant_id, course_id)
-    _require_direct_uploads(storage, course_id)
     source_type = data.source_type.value if data.source_type else source_type_for(data.filename)
     _check_extension(source_type, data.filename)
     if data.size_bytes > settings.max_upload_bytes:
@@ -131,7 +124,6 @@ async def complete_upload(
     """Verify the uploaded object (exists, announced size, content matches the name) and record
     the material with its ingestion job; a rejected object is deleted."""
     await get_course(session, tenant_id, course_id)
-    _require_direct_uploads(storage, course_id)
     repo = UploadRepository(session)
     upload = await repo.get_for_tenant(tenant_id, course_id, upload_id)
     if upload is None:
@@ -192,7 +184,7 @@ async def discard_expired_uploads(
 ) -> int:
     """Drop upload rows past their completion deadline; unfinished ones lose their stored bytes.
 
-    Returns how many rows went. Run it periodically (the worker or cron) on S3 deployments.
+    Returns how many rows went. The workers run it every UPLOAD_SWEEP_INTERVAL_SECONDS.
     """
     cutoff = (now or utcnow()) - COMPLETE_GRACE
     repo = UploadRepository(session)
@@ -246,11 +238,6 @@ async def _discard_stored(storage: ObjectStorage, key: str, s3_upload_id: str | 
         await asyncio.shield(storage.abort_presigned(key, s3_upload_id))
     except StorageError:
         log.exception("upload_not_discarded", key=key)
-
-
-def _require_direct_uploads(storage: ObjectStorage, course_id: uuid.UUID) -> None:
-    if not storage.supports_direct_uploads:
-        raise NotImplementedOnBackendError(NO_DIRECT_UPLOADS.format(course_id=course_id))
 
 
 def _check_extension(source_type: str, filename: str) -> None:

@@ -16,10 +16,12 @@ from course_supporter.storage.errors import (
     FormTooLarge,
     InvalidFilename,
     InvalidKey,
+    LengthMismatch,
+    LengthRequired,
     MalformedMultipart,
     MissingFormField,
-    NotSupported,
     ObjectNotFound,
+    SignatureRejected,
     StorageError,
     StorageUnavailable,
     UploadFormError,
@@ -56,10 +58,15 @@ def build_storage(settings: Settings) -> ObjectStorage:
             presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
             health_check_timeout_seconds=settings.health_check_timeout_seconds,
         )
+    secret = settings.upload_signing_secret
     return LocalStorage(
         settings.storage_dir,
         max_upload_bytes=settings.max_upload_bytes,
         health_check_timeout_seconds=settings.health_check_timeout_seconds,
+        part_size_bytes=settings.s3_part_size_bytes,
+        presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
+        upload_base_url=settings.public_base_url or "",
+        signing_secret=secret.get_secret_value() if secret else None,
     )
 
 
@@ -68,10 +75,11 @@ __all__ = [
     "FormTooLarge",
     "InvalidFilename",
     "InvalidKey",
+    "LengthMismatch",
+    "LengthRequired",
     "LocalStorage",
     "MalformedMultipart",
     "MissingFormField",
-    "NotSupported",
     "ObjectNotFound",
     "ObjectStorage",
     "ObjectWriter",
@@ -79,6 +87,7 @@ __all__ = [
     "PresignedUpload",
     "ReceivedUpload",
     "S3Storage",
+    "SignatureRejected",
     "StorageError",
     "StorageUnavailable",
     "StoredObject",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,18 @@ class PresignedUpload:
     upload_id: str | None = None
     part_size: int | None = None
     parts: tuple[PresignedPart, ...] = ()
+
+
+MAX_PARTS = 10_000
+
+
+def direct_part_size(size: int, part_size: int) -> int:
+    """Part size of a multipart direct upload: `part_size`, raised in MiB steps to fit MAX_PARTS."""
+    needed = math.ceil(size / MAX_PARTS)
+    if needed <= part_size:
+        return part_size
+    mib = 1024 * 1024
+    return math.ceil(needed / mib) * mib
 
 
 class ObjectWriter(ABC):
@@ -125,7 +138,6 @@ class ObjectStorage(Protocol):
     """Object storage as the rest of the application sees it (local directory or S3)."""
 
     max_upload_bytes: int
-    supports_direct_uploads: bool
 
     async def open_writer(
         self, key: str, content_type: str, *, max_bytes: int | None = None
@@ -162,7 +174,7 @@ class ObjectStorage(Protocol):
         ...
 
     async def presign_upload(self, key: str, size: int, content_type: str) -> PresignedUpload:
-        """Let a client upload `size` bytes straight to storage (S3 only)."""
+        """Let a client upload exactly `size` bytes itself: every URL is signed for its length."""
         ...
 
     async def complete_presigned(

@@ -19,8 +19,16 @@ class InvalidKey(StorageError, ValueError):
     """A key or id that could escape its namespace or the storage directory."""
 
 
-class NotSupported(StorageError):
-    """The configured backend cannot do this (presigned uploads on local storage)."""
+class SignatureRejected(StorageError):
+    """An upload URL signed by the API that was altered, signed with another secret or expired."""
+
+
+class LengthRequired(StorageError):
+    """A signed PUT without a `Content-Length` header: its length is part of the signature."""
+
+
+class LengthMismatch(StorageError):
+    """A signed PUT whose body is not exactly the signed length."""
 
 
 class UploadTooLarge(StorageError):

@@ -5,50 +5,69 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import AsyncIterable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from course_supporter.storage.backend import (
     ObjectWriter,
+    PresignedPart,
     PresignedUpload,
     StoredObject,
     UploadedPart,
+    direct_part_size,
 )
 from course_supporter.storage.errors import (
     InvalidKey,
-    NotSupported,
+    LengthMismatch,
+    LengthRequired,
     ObjectNotFound,
     StorageUnavailable,
+    UploadIncomplete,
+    UploadTooLarge,
 )
 from course_supporter.storage.keys import validate_key, validate_prefix
+from course_supporter.storage.signed_urls import SignedPut, UploadSigner, load_or_create_secret
 
 WRITE_BUFFER_BYTES = 1024 * 1024
 COPY_CHUNK_BYTES = 1024 * 1024
 TEMP_SUFFIX = ".part"
-
-_PRESIGN_UNSUPPORTED = (
-    "direct uploads need the S3 storage backend (STORAGE_BACKEND=s3); "
-    "with local storage upload the file through POST /api/v1/courses/{course_id}/materials"
-)
+PARTS_SUFFIX = ".parts"
+PARTS_MARKER = "started"
 
 
 class LocalStorage:
-    """Objects as files under `root`; every key is checked to resolve inside it."""
+    """Objects as files under `root`; every key is checked to resolve inside it.
 
-    supports_direct_uploads = False
+    Direct uploads go to the API itself: `presign_upload` signs URLs of the PUT route
+    (`storage/endpoints.py`), `receive_signed_put` stores what arrives there. Parts of a
+    multipart upload wait in a hidden `.{upload_id}.parts` directory next to the object.
+    """
 
     def __init__(
-        self, root: Path, *, max_upload_bytes: int, health_check_timeout_seconds: float = 2.0
+        self,
+        root: Path,
+        *,
+        max_upload_bytes: int,
+        health_check_timeout_seconds: float = 2.0,
+        part_size_bytes: int = 10 * 1024 * 1024,
+        presigned_url_ttl_seconds: int = 3600,
+        upload_base_url: str = "",
+        signing_secret: str | None = None,
     ) -> None:
         self.root = root.resolve()
         self.max_upload_bytes = max_upload_bytes
         self.health_check_timeout_seconds = health_check_timeout_seconds
+        self.part_size_bytes = part_size_bytes
+        self.presigned_url_ttl_seconds = presigned_url_ttl_seconds
+        self.upload_base_url = upload_base_url
+        self._signer = UploadSigner(signing_secret.encode()) if signing_secret else None
 
     def path_for(self, key: str) -> Path:
         """File path of a key; refuses keys that would land outside the storage directory."""
@@ -126,8 +145,68 @@ class LocalStorage:
             ) from error
 
     async def presign_upload(self, key: str, size: int, content_type: str) -> PresignedUpload:
-        """Not available on local storage."""
-        raise NotSupported(_PRESIGN_UNSUPPORTED)
+        """Sign one PUT for up to one part, else open a multipart upload with a URL per part."""
+        if size < 0:
+            raise ValueError("size must not be negative")
+        if size > self.max_upload_bytes:
+            raise UploadTooLarge(self.max_upload_bytes)
+        self.path_for(key)
+        signer = await self._upload_signer()
+        expires = math.ceil(time.time()) + self.presigned_url_ttl_seconds
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        if size <= self.part_size_bytes:
+            url = signer.url(self.upload_base_url, SignedPut(key, size, expires))
+            headers = {"Content-Type": content_type}
+            return PresignedUpload(key, size, expires_at, url=url, headers=headers)
+        part_size = direct_part_size(size, self.part_size_bytes)
+        upload_id = uuid.uuid4().hex
+        await asyncio.to_thread(_start_parts, self._parts_dir(key, upload_id))
+        parts = []
+        for number in range(1, math.ceil(size / part_size) + 1):
+            part_bytes = min(part_size, size - (number - 1) * part_size)
+            put = SignedPut(key, part_bytes, expires, upload_id, number)
+            parts.append(PresignedPart(number, signer.url(self.upload_base_url, put), part_bytes))
+        return PresignedUpload(
+            key, size, expires_at, upload_id=upload_id, part_size=part_size, parts=tuple(parts)
+        )
+
+    async def receive_signed_put(
+        self,
+        put: SignedPut,
+        signature: str,
+        *,
+        content_length: int | None,
+        body: AsyncIterable[bytes],
+    ) -> str:
+        """Store the body of a PUT to a signed URL; return its ETag (quoted MD5, as S3 does).
+
+        The body must be exactly the signed length: a declared length that differs is refused
+        before reading, a body that runs past it is cut off there, a short one is discarded.
+        """
+        (await self._upload_signer()).verify(put, signature)
+        self.path_for(put.key)
+        if content_length is None:
+            raise LengthRequired(
+                f"send a Content-Length header: this URL takes exactly {put.length} bytes"
+            )
+        if content_length > put.length:
+            raise UploadTooLarge(put.length)
+        if content_length < put.length:
+            raise LengthMismatch(
+                f"this URL takes exactly {put.length} bytes, the request declares {content_length}"
+            )
+        writer = await self._open_put_writer(put)
+        md5 = hashlib.md5(usedforsecurity=False)
+        async with writer:
+            async for chunk in body:
+                await writer.write(chunk)
+                md5.update(chunk)
+            if writer.size != put.length:
+                raise LengthMismatch(
+                    f"the body ended after {writer.size} of {put.length} bytes; nothing was stored"
+                )
+            await writer.complete()
+        return f'"{md5.hexdigest()}"'
 
     async def complete_presigned(
         self,
@@ -137,17 +216,104 @@ class LocalStorage:
         upload_id: str | None = None,
         parts: Sequence[UploadedPart] = (),
     ) -> StoredObject:
-        """Not available on local storage."""
-        raise NotSupported(_PRESIGN_UNSUPPORTED)
+        """Finish a direct upload; a wrong or oversized result is deleted and reported."""
+        self.path_for(key)
+        assembled = None
+        if upload_id is not None:
+            assembled = await self._assemble_parts(key, size, upload_id, parts)
+        stored_size = await self.head(key)
+        if stored_size is None:
+            raise UploadIncomplete(f"nothing has been uploaded to {key!r} yet")
+        if stored_size > self.max_upload_bytes:
+            await self.delete(key)
+            raise UploadTooLarge(self.max_upload_bytes)
+        if stored_size != size:
+            await self.delete(key)
+            raise UploadIncomplete(
+                f"uploaded object has {stored_size} bytes, {size} were announced; it was discarded"
+            )
+        return assembled or StoredObject(key, stored_size, None)
 
     async def abort_presigned(self, key: str, upload_id: str | None = None) -> None:
-        """Not available on local storage."""
-        raise NotSupported(_PRESIGN_UNSUPPORTED)
+        """Drop the waiting parts (if any) and the object under `key`."""
+        if upload_id is not None:
+            await asyncio.to_thread(_remove_parts, self._parts_dir(key, upload_id), self.root)
+        await self.delete(key)
 
     async def abort_stale_uploads(self, older_than: timedelta) -> int:
-        """Remove temp files a crashed process left behind; return the count."""
+        """Remove temp files a crashed process left, and multipart uploads nobody finished."""
         cutoff = time.time() - older_than.total_seconds()
         return await asyncio.to_thread(_remove_stale_temp_files, self.root, cutoff)
+
+    def _parts_dir(self, key: str, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise InvalidKey(f"invalid upload id {upload_id!r}")
+        path = self.path_for(key)
+        return path.parent / f".{path.name}.{upload_id}{PARTS_SUFFIX}"
+
+    async def _upload_signer(self) -> UploadSigner:
+        if self._signer is None:
+            secret = await asyncio.to_thread(load_or_create_secret, self.root)
+            self._signer = UploadSigner(secret)
+        return self._signer
+
+    async def _open_put_writer(self, put: SignedPut) -> ObjectWriter:
+        if put.upload_id is None or put.part_number is None:
+            return await self.open_writer(put.key, "", max_bytes=put.length)
+        directory = self._parts_dir(put.key, put.upload_id)
+        temp = directory / f".{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        try:
+            # No mkdir: a part must not resurrect an upload that was completed or aborted.
+            file = await asyncio.to_thread(temp.open, "xb")
+        except FileNotFoundError as error:
+            raise ObjectNotFound(
+                f"no open multipart upload {put.upload_id!r} for {put.key!r}"
+            ) from error
+        part = directory / f"{put.part_number:05d}"
+        return LocalWriter(put.key, put.length, root=self.root, path=part, temp=temp, file=file)
+
+    async def _assemble_parts(
+        self, key: str, size: int, upload_id: str, reported: Sequence[UploadedPart]
+    ) -> StoredObject | None:
+        """Concatenate the parts into the object (flat memory), drop them; None if done before."""
+        directory = self._parts_dir(key, upload_id)
+        listed = await asyncio.to_thread(_list_parts, directory)
+        if listed is None:
+            if await self.head(key) == size:
+                return None  # completed by an earlier call that failed after this point
+            raise ObjectNotFound(f"no open direct upload {upload_id!r} for {key!r}")
+        received = sum(part_size for _, part_size, _ in listed)
+        numbers = [number for number, _, _ in listed]
+        if received > self.max_upload_bytes:
+            await self.abort_presigned(key, upload_id)
+            raise UploadTooLarge(self.max_upload_bytes)
+        if received > size:
+            await self.abort_presigned(key, upload_id)
+            raise UploadIncomplete(
+                f"parts hold {received} bytes, {size} were announced; the upload was discarded"
+            )
+        if received < size or numbers != list(range(1, len(listed) + 1)):
+            raise UploadIncomplete(
+                f"{received} of {size} bytes received in parts {numbers}; "
+                "upload the missing parts and complete again"
+            )
+        expected = {part.part_number: part.etag.strip('"') for part in reported}
+        async with await self.open_writer(key, "", max_bytes=size) as writer:
+            for number, _, path in listed:
+                etag = await _append_file(path, writer)
+                if expected and expected.get(number) != etag:
+                    raise UploadIncomplete(
+                        "the parts and ETags sent do not match what storage received; "
+                        "re-upload the differing parts or complete without a parts list"
+                    )
+            if expected and set(expected) != set(numbers):
+                raise UploadIncomplete(
+                    "the parts and ETags sent do not match what storage received; "
+                    "re-upload the differing parts or complete without a parts list"
+                )
+            stored = await writer.complete()
+        await asyncio.to_thread(_remove_parts, directory, self.root)
+        return stored
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -185,6 +351,40 @@ class LocalWriter(ObjectWriter):
             await asyncio.to_thread(self._file.write, data)
 
 
+async def _append_file(path: Path, writer: ObjectWriter) -> str:
+    """Stream one part file into `writer`; return its MD5 hex (the part's ETag)."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    file = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(file.read, COPY_CHUNK_BYTES):
+            md5.update(chunk)
+            await writer.write(chunk)
+    finally:
+        await asyncio.to_thread(file.close)
+    return md5.hexdigest()
+
+
+def _list_parts(directory: Path) -> list[tuple[int, int, Path]] | None:
+    """(number, size, path) of each finished part, by number; None if no such upload."""
+    try:
+        entries = list(directory.iterdir())
+    except FileNotFoundError:
+        return None
+    parts = [(int(p.name), p.stat().st_size, p) for p in entries if p.name.isdigit()]
+    return sorted(parts)
+
+
+def _start_parts(directory: Path) -> None:
+    directory.mkdir(parents=True)
+    # Keeps the directory from looking empty, and so from being pruned, while no part is in.
+    (directory / PARTS_MARKER).touch()
+
+
+def _remove_parts(directory: Path, root: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+    _prune_empty_parents(directory, root)
+
+
 def _open_temp(temp: Path) -> BinaryIO:
     temp.parent.mkdir(parents=True, exist_ok=True)
     return temp.open("xb")
@@ -204,6 +404,10 @@ def _close_and_remove(file: BinaryIO, temp: Path, root: Path) -> None:
 
 def _remove_file(path: Path, root: Path) -> None:
     path.unlink(missing_ok=True)
+    _prune_empty_parents(path, root)
+
+
+def _prune_empty_parents(path: Path, root: Path) -> None:
     for parent in path.parents:
         if parent == root or not parent.is_relative_to(root):
             break
@@ -214,13 +418,29 @@ def _remove_file(path: Path, root: Path) -> None:
 
 
 def _remove_stale_temp_files(root: Path, cutoff: float) -> int:
+    # os.walk rather than rglob: it shrugs off directories that vanish while it looks.
+    stale: list[tuple[Path, bool]] = []
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        for name in [d for d in subdirectories if _is_hidden(d, PARTS_SUFFIX)]:
+            subdirectories.remove(name)
+            stale.append((here / name, True))
+        stale.extend((here / name, False) for name in files if _is_hidden(name, TEMP_SUFFIX))
     removed = 0
-    for temp in root.rglob(f".*{TEMP_SUFFIX}"):
+    for path, is_parts in stale:
         with contextlib.suppress(FileNotFoundError):
-            if temp.stat().st_mtime < cutoff:
-                temp.unlink()
-                removed += 1
+            if path.stat().st_mtime >= cutoff:
+                continue
+            if is_parts:
+                _remove_parts(path, root)
+            else:
+                _remove_file(path, root)
+            removed += 1
     return removed
+
+
+def _is_hidden(name: str, suffix: str) -> bool:
+    return name.startswith(".") and name.endswith(suffix)
 
 
 def _remove_tree(directory: Path) -> int:

@@ -37,6 +37,7 @@ from course_supporter.storage.backend import (
     PresignedUpload,
     StoredObject,
     UploadedPart,
+    direct_part_size,
 )
 from course_supporter.storage.errors import (
     ObjectNotFound,
@@ -51,7 +52,6 @@ ChecksumMode = Literal["auto", "crc32", "none"]
 ClientPurpose = Literal["work", "health", "presign", "upload"]
 
 MIN_PART_BYTES = 5 * 1024 * 1024
-MAX_PARTS = 10_000
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000
 MAX_ATTEMPTS = 4
@@ -69,8 +69,6 @@ log = structlog.get_logger(__name__)
 
 class S3Storage:
     """Uses aiobotocore: async, streams multipart uploads, same botocore signs presigned URLs."""
-
-    supports_direct_uploads = True
 
     def __init__(
         self,
@@ -255,7 +253,10 @@ class S3Storage:
         log.info("storage.bucket_created", bucket=self.bucket)
 
     async def presign_upload(self, key: str, size: int, content_type: str) -> PresignedUpload:
-        """Presign one PUT for up to one part, else a multipart upload with a URL per part."""
+        """Presign one PUT for up to one part, else a multipart upload with a URL per part.
+
+        Every URL signs `Content-Length`: storage refuses a PUT of any other length.
+        """
         if size < 0:
             raise ValueError("size must not be negative")
         if size > self.max_upload_bytes:
@@ -268,12 +269,17 @@ class S3Storage:
         if size <= self.part_size_bytes:
             url = await signer.generate_presigned_url(
                 "put_object",
-                Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ContentType": content_type,
+                    "ContentLength": size,
+                },
                 ExpiresIn=ttl,
             )
             headers = {"Content-Type": content_type}
             return PresignedUpload(key, size, expires_at, url=url, headers=headers)
-        part_size = self._presign_part_size(size)
+        part_size = direct_part_size(size, self.part_size_bytes)
         async with self._translated(f"start direct upload of {key!r}"):
             started = await client.create_multipart_upload(
                 Bucket=self.bucket, Key=key, ContentType=content_type
@@ -281,6 +287,7 @@ class S3Storage:
         upload_id = started["UploadId"]
         parts = []
         for number in range(1, math.ceil(size / part_size) + 1):
+            part_bytes = min(part_size, size - (number - 1) * part_size)
             url = await signer.generate_presigned_url(
                 "upload_part",
                 Params={
@@ -288,10 +295,10 @@ class S3Storage:
                     "Key": key,
                     "UploadId": upload_id,
                     "PartNumber": number,
+                    "ContentLength": part_bytes,
                 },
                 ExpiresIn=ttl,
             )
-            part_bytes = min(part_size, size - (number - 1) * part_size)
             parts.append(PresignedPart(number, url, part_bytes))
         return PresignedUpload(
             key, size, expires_at, upload_id=upload_id, part_size=part_size, parts=tuple(parts)
@@ -389,11 +396,6 @@ class S3Storage:
             await client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
-
-    def _presign_part_size(self, size: int) -> int:
-        mib = 1024 * 1024
-        needed = math.ceil(size / MAX_PARTS)
-        return max(self.part_size_bytes, math.ceil(needed / mib) * mib)
 
     async def _keys_under(self, prefix: str) -> AsyncIterator[list[str]]:
         client = await self._client()
