@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+from sqlalchemy import update
+
+from course_supporter.ingestion.document import Chunk, ChunkKind, SourceDocument
+from course_supporter.materials.models import Material
 from tests.jobs.conftest import embedded_client, new_course, upload, wait_for_job
 
 TUTORIAL = Path(__file__).parents[1] / "data" / "tutorial"
@@ -92,3 +98,60 @@ async def test_a_position_that_is_not_a_number_is_422_and_stores_nothing(
         listing = (await api.http.get(url, headers=headers)).json()
         assert [m["position"] for m in listing["items"]] == [2]
         assert not list((tmp_path).rglob("a.md"))
+
+
+async def test_structure_while_materials_process_is_409_or_waits_for_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    async for api in embedded_client(database_url, tmp_path):
+        headers, course_id = await new_course(api)
+        chapter = sorted(TUTORIAL.glob("*.md"))[0]
+        done = await upload(api, headers, course_id, chapter.name, chapter.read_bytes())
+        assert (await wait_for_job(api, headers, done["job_id"]))["status"] == "succeeded"
+        # A material still on its way: no job processes it until the test says so.
+        me = (await api.http.get("/api/v1/me", headers=headers)).json()
+        pending = Material(
+            course_id=uuid.UUID(course_id),
+            tenant_id=uuid.UUID(me["tenant_id"]),
+            source_type="text",
+            filename="later.md",
+            status="processing",
+        )
+        async with api.db.sessions() as session:
+            session.add(pending)
+            await session.commit()
+        structure_url = f"/api/v1/courses/{course_id}/structure"
+
+        refused = await api.http.post(structure_url, json={}, headers=headers)
+        assert refused.status_code == 409
+        assert str(pending.id) in refused.json()["detail"]
+        assert "later.md" in refused.json()["detail"]
+        assert '"wait_for_materials": true' in refused.json()["detail"]
+
+        accepted = await api.http.post(
+            structure_url, json={"wait_for_materials": True}, headers=headers
+        )
+        assert accepted.status_code == 202
+        job_url = f"/api/v1/jobs/{accepted.json()['job_id']}"
+        await asyncio.sleep(1.5)
+        waiting = (await api.http.get(job_url, headers=headers)).json()
+        assert waiting["status"] in ("queued", "running"), waiting
+        assert waiting["attempts"] <= 1
+
+        later = SourceDocument(
+            source_type="text",
+            title="Later",
+            chunks=[Chunk(kind=ChunkKind.PARAGRAPH, text="A tag is a name for a commit.")],
+        )
+        async with api.db.sessions() as session:
+            await session.execute(
+                update(Material)
+                .where(Material.id == pending.id)
+                .values(status="done", document=later.model_dump(mode="json"))
+            )
+            await session.commit()
+        job = await wait_for_job(api, headers, accepted.json()["job_id"])
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == 1
+        used = {material["id"] for material in job["result"]["materials"]}
+        assert used == {done["id"], str(pending.id)}

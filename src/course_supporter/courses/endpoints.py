@@ -80,8 +80,17 @@ async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant)
 async def generate_structure(
     course_id: uuid.UUID, body: StructureRequest, tenant: PrepTenant, session: SessionDep
 ) -> JobAccepted:
-    """Queue generation of the course structure from its processed materials."""
-    job = await service.request_structure(session, tenant.tenant_id, course_id, body.strategy)
+    """Queue generation of the course structure from its processed materials.
+
+    409 while materials are still processing (they are listed), unless the body says
+    `"wait_for_materials": true`: then the job waits until each is done or failed."""
+    job = await service.request_structure(
+        session,
+        tenant.tenant_id,
+        course_id,
+        body.strategy,
+        wait_for_materials=body.wait_for_materials,
+    )
     return JobAccepted(job_id=job.id)
 
 

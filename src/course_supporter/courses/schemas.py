@@ -129,6 +129,9 @@ class StructureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: Literal["default", "quality", "budget"] = "default"
+    wait_for_materials: bool = False
+    """Queue the job until every material is done or failed, instead of a 409 while some
+    are still processing."""
 
 
 class JobAccepted(BaseModel):

@@ -76,13 +76,31 @@ async def delete_course(
 
 
 async def request_structure(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, strategy: str
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    strategy: str,
+    *,
+    wait_for_materials: bool = False,
 ) -> Job:
-    """Queue a structure generation; 409 until at least one material is processed."""
+    """Queue a structure generation from every processed material.
+
+    409 while materials are still processing (they are listed), unless the caller asks the
+    job to wait for them; 409 when no material is processed nor on its way.
+    """
     await get_course(session, tenant_id, course_id)
-    if not await MaterialRepository(session).done_for_course(tenant_id, course_id):
+    materials = MaterialRepository(session)
+    unfinished = await materials.unfinished_for_course(tenant_id, course_id)
+    if unfinished and not wait_for_materials:
+        listed = ", ".join(f"{m.id} ({m.filename or m.source_url})" for m in unfinished)
+        raise ConflictError(
+            f"{len(unfinished)} materials are still being processed: {listed}; retry when "
+            'they are done, or send "wait_for_materials": true to queue the job until then'
+        )
+    if not unfinished and not await materials.done_for_course(tenant_id, course_id):
         raise ConflictError("No material of this course is processed yet; wait until one is 'done'")
-    job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, {"strategy": strategy})
+    params = {"strategy": strategy, "wait_for_materials": bool(unfinished)}
+    job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, params)
     await session.commit()
     return job
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from course_supporter.config import Settings
 from course_supporter.db import Database
 from course_supporter.jobs import service
-from course_supporter.jobs.registry import JobContext, JobKind, find_job_kind
+from course_supporter.jobs.registry import JobContext, JobKind, JobNotReady, find_job_kind
 from course_supporter.storage import ObjectStorage, StorageUnavailable
 
 log = structlog.get_logger(__name__)
@@ -81,6 +81,10 @@ async def execute_job(runtime: JobRuntime, job_id: uuid.UUID) -> float | None:
     try:
         async with timeout:
             result = await kind.handler(ctx)
+    except JobNotReady as waiting:
+        bound.info("job_deferred", reason=waiting.message, retry_in=waiting.delay)
+        await service.defer(runtime.db, job_id, waiting.message)
+        return waiting.delay
     except Exception as exc:
         if timeout.expired():
             message = f"The job took longer than {settings.job_timeout_seconds:g} s and was stopped"

@@ -41,6 +41,15 @@ JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
 FailureHook = Callable[[JobContext, str], Awaitable[None]]
 
 
+class JobNotReady(Exception):
+    """The job's inputs are not ready yet: run it again in `delay` seconds, no attempt spent."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.delay = delay
+
+
 class PermanentJobError(Exception):
     """Retrying cannot help (bad input, missing subject): the job fails at once with `message`."""
 

@@ -91,6 +91,17 @@ async def schedule_retry(db: Database, job_id: uuid.UUID, error: str) -> None:
         await session.commit()
 
 
+async def defer(db: Database, job_id: uuid.UUID, reason: str) -> None:
+    """Back to queued without spending the attempt: the job waits for its inputs."""
+    async with db.sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.QUEUED, attempts=Job.attempts - 1, error=reason)
+        )
+        await session.commit()
+
+
 async def _finish(db: Database, job_id: uuid.UUID, *, status: JobStatus, **values: Any) -> None:
     async with db.sessions() as session:
         await session.execute(

@@ -53,6 +53,22 @@ class MaterialRepository(Repository[Material]):
             )
         ).all()
 
+    async def unfinished_for_course(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Sequence[Material]:
+        """The course's materials still pending or processing, in upload order."""
+        return (
+            await self.session.scalars(
+                select(Material)
+                .where(
+                    Material.tenant_id == tenant_id,
+                    Material.course_id == course_id,
+                    Material.status.in_(("pending", "processing")),
+                )
+                .order_by(Material.id)
+            )
+        ).all()
+
 
 class UploadRepository(Repository[Upload]):
     model = Upload

@@ -12,12 +12,20 @@ from course_supporter.db import Database
 from course_supporter.errors import NotFoundError
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
-from course_supporter.jobs.registry import JobContext, PermanentJobError, register_job_kind
+from course_supporter.jobs.registry import (
+    JobContext,
+    JobNotReady,
+    PermanentJobError,
+    register_job_kind,
+)
 from course_supporter.llm.calls import DatabaseCallRecorder
 from course_supporter.llm.strategy import Strategy
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.structuring.architect import generate_structure
 from course_supporter.structuring.schemas import parse_timecode
+
+# How often a structure job that waits for materials looks again.
+WAIT_FOR_MATERIALS_SECONDS = 2.0
 
 
 async def structure_course(
@@ -76,12 +84,24 @@ async def structure_course(
         "provider": result.provider,
         "offline_fallback": result.offline_fallback,
         "cost_usd": str(result.cost_usd),
+        "materials": [{"id": str(m.material_id), "label": m.label} for m in context.materials],
     }
 
 
 @register_job_kind(STRUCTURE_JOB)
 async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
-    """The job body: the course is the job's subject, the strategy its parameter."""
+    """The job body: the course is the job's subject, the strategy its parameter; with
+    `wait_for_materials` it waits, attempt-free, until no material is still processing."""
+    if ctx.params.get("wait_for_materials"):
+        async with ctx.db.sessions() as session:
+            unfinished = await MaterialRepository(session).unfinished_for_course(
+                ctx.tenant_id, ctx.subject_id
+            )
+        if unfinished:
+            raise JobNotReady(
+                f"Waiting for {len(unfinished)} materials to finish processing",
+                delay=WAIT_FOR_MATERIALS_SECONDS,
+            )
     try:
         return await structure_course(
             ctx.db,
