@@ -31,6 +31,7 @@ from course_supporter.structuring.architect import (
     generate_structure,
     input_budget,
     merge_parts,
+    render_material,
     split_materials,
 )
 from course_supporter.structuring.schemas import CourseStructure
@@ -164,9 +165,9 @@ async def test_structure_from_one_call_with_references_checked() -> None:
     for module in result.structure.modules:
         assert [r.page for r in module.lessons[0].concepts[0].page_references] == [1]
     assert (result.model_used, result.provider, result.parts) == ("first", "openai_compatible", 1)
-    assert result.prompt_version == "architect-v1" and not result.offline_fallback
+    assert result.prompt_version == "architect-v2" and not result.offline_fallback
     [call] = log.calls
-    assert call.success and call.tenant_id == tenant and call.prompt_version == "architect-v1"
+    assert call.success and call.tenant_id == tenant and call.prompt_version == "architect-v2"
     assert (call.tokens_in, call.tokens_out) == (result.tokens_in, result.tokens_out)
     assert call.tokens_in > 0 and call.cost_usd == result.cost_usd > Decimal(0)
 
@@ -193,7 +194,7 @@ async def test_materials_beyond_the_context_window_are_structured_per_part_and_m
     materials = [paged_material(name, 40) for name in ("alpha", "beta", "gamma")]
     materials.append(paged_material("huge", 200))
     small = registry(context_window=9_000, max_output=1_000)
-    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v1")
+    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v2")
     budget = input_budget(small.model("first"), prompt)
 
     result = await generate_structure(
@@ -296,9 +297,9 @@ def test_merge_joins_a_module_split_across_parts() -> None:
 
 def test_shipped_configuration_and_prompt_load() -> None:
     shipped = ModelRegistry.load(Settings(_env_file=None).models_config)
-    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v1")
+    prompt = load_prompt(Settings(_env_file=None).prompts, "architect", "v2")
 
-    assert prompt.version == "architect-v1" and "{materials}" in prompt.user_template
+    assert prompt.version == "architect-v2" and "{materials}" in prompt.user_template
     for strategy in Strategy:
         assert shipped.declared_chain("course_structuring", strategy)
     assert (
@@ -311,3 +312,32 @@ def test_shipped_configuration_and_prompt_load() -> None:
     assert [m.id for m in shipped.chain("course_structuring", Strategy.BUDGET, keyed)] == [
         "deepseek-chat"
     ]
+
+
+def test_the_model_sees_the_cleaned_outline_with_locations() -> None:
+    """Prompt v2: headings with their levels, code verbatim, `url#anchor`, no back matter."""
+    document = SourceDocument(
+        source_type="web",
+        title="Guessing Game",
+        chunks=[
+            Chunk(
+                kind=ChunkKind.HEADING,
+                text="Storing Values with Variables",
+                ref=Reference(heading_level=2, url="https://doc.example/ch02", anchor="variables"),
+            ),
+            Chunk(
+                kind=ChunkKind.CODE,
+                text='let mut secret_number = 42;\n    println!("{secret_number}");',
+                ref=Reference(url="https://doc.example/ch02", anchor="variables"),
+            ),
+            Chunk(
+                kind=ChunkKind.PARAGRAPH,
+                text="Permission is granted to copy this document.",
+                back_matter=True,
+            ),
+        ],
+    )
+    text = render_material(MaterialDocument(uuid.uuid4(), "web", "ch02.html", document))
+    assert "[url=https://doc.example/ch02#variables] ## Storing Values with Variables" in text
+    assert '```\nlet mut secret_number = 42;\n    println!("{secret_number}");\n```' in text
+    assert "Permission is granted" not in text

@@ -33,7 +33,7 @@ from course_supporter.structuring.schemas import (
 
 ACTION = "course_structuring"
 PROMPT_NAME = "architect"
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"
 OFFLINE_PROVIDER = "local"
 OFFLINE_MODEL_ID = "offline-structurer"
 CHARS_PER_TOKEN = 3
@@ -85,12 +85,15 @@ def _location(chunk: Chunk) -> str:
             time_mark += f"-{format_timecode(ref.end_seconds)}"
         marks.append(time_mark)
     if ref.url:
-        marks.append(f"url={ref.url}")
+        marks.append(f"url={ref.url}#{ref.anchor}" if ref.anchor else f"url={ref.url}")
     return f"[{' '.join(marks)}] " if marks else ""
 
 
 def render_chunk(chunk: Chunk) -> str:
-    """One chunk as a line of the prompt, with its location in brackets."""
+    """One chunk as prompt text with its location in brackets: headings keep their level,
+    code its lines (fenced, verbatim)."""
+    if chunk.kind is ChunkKind.CODE:
+        return f"{_location(chunk)}\n```\n{chunk.text.strip(chr(10))}\n```"
     text = " ".join(chunk.text.split())
     if chunk.kind is ChunkKind.HEADING:
         text = f"{'#' * (chunk.ref.heading_level or 1)} {text}"
@@ -108,10 +111,16 @@ def material_header(material: MaterialDocument, part: int = 1, parts: int = 1) -
     )
 
 
+def _structured_chunks(material: MaterialDocument) -> list[Chunk]:
+    """The chunks a structure is built from: back matter (licence, index, contents) is stored
+    and searchable but never structured."""
+    return [c for c in material.document.chunks if c.text.strip() and not c.back_matter]
+
+
 def render_material(material: MaterialDocument) -> str:
     """A whole material as prompt text."""
     lines = [material_header(material)]
-    lines.extend(render_chunk(chunk) for chunk in material.document.chunks if chunk.text.strip())
+    lines.extend(render_chunk(chunk) for chunk in _structured_chunks(material))
     return "\n".join(lines)
 
 
@@ -150,7 +159,7 @@ def split_materials(
 
 def _split_one(material: MaterialDocument, budget_tokens: int) -> list[MaterialPart]:
     """A material too large for one call, as consecutive runs of lines, each with its header."""
-    lines = [render_chunk(c) for c in material.document.chunks if c.text.strip()]
+    lines = [render_chunk(chunk) for chunk in _structured_chunks(material)]
     header_tokens = estimate_tokens(material_header(material, 99, 99))
     room = budget_tokens - header_tokens
     if room <= 0:
