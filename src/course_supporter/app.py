@@ -35,7 +35,8 @@ from course_supporter.tenancy.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
 
-STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials", re.escape(UPLOAD_PATH) + ".+"]
+STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
+RAW_UPLOAD_PATHS = [re.escape(UPLOAD_PATH) + ".+"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -114,7 +115,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "ETag",
         ],
     )
-    app.add_middleware(BodyLimitMiddleware, settings=settings, uncapped=STREAMING_UPLOAD_PATHS)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        settings=settings,
+        uncapped=STREAMING_UPLOAD_PATHS,
+        raw=RAW_UPLOAD_PATHS,
+    )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(health.router)
     app.include_router(metrics.router)

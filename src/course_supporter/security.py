@@ -30,16 +30,21 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 class BodyLimitMiddleware:
     """Reads every body up to the JSON cap (413 past it, chunked or not) and refuses NUL in
     any JSON string with a 422, before an endpoint sees it. Only non-JSON bodies on the
-    `uncapped` paths (multipart uploads, which stream and cap themselves) pass untouched.
+    `uncapped` paths (multipart uploads, which stream and cap themselves) and every body on
+    the `raw` paths (signed direct uploads: never parsed, capped by their signed length)
+    pass untouched.
 
     PostgreSQL cannot store NUL in text or JSONB while SQLite can: refusing it here keeps
     every field of every endpoint, present and future, the same on both databases.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, uncapped: list[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, uncapped: list[str], raw: list[str]
+    ) -> None:
         self.app = app
         self.max_body = settings.max_json_body_bytes
         self.uncapped = [re.compile(pattern) for pattern in uncapped]
+        self.raw = [re.compile(pattern) for pattern in raw]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +52,8 @@ class BodyLimitMiddleware:
             return
         content_type = _header(scope, b"content-type")
         is_json = is_json_content_type(content_type)
-        if not is_json and any(p.fullmatch(scope["path"]) for p in self.uncapped):
+        streams = not is_json and any(p.fullmatch(scope["path"]) for p in self.uncapped)
+        if streams or any(p.fullmatch(scope["path"]) for p in self.raw):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
