@@ -30,5 +30,9 @@ done
 sed -i '/^\/\/# sourceMappingURL=/d' "$static/swagger-ui/swagger-ui-bundle.js" \
     "$static/redoc/redoc.standalone.js"
 sed -i 's#/\*\# sourceMappingURL=[^*]*\*/##' "$static/swagger-ui/swagger-ui.css"
+# ReDoc's sidebar footer loads Redocly's logo from their CDN; an empty data: image fails to load
+# and ReDoc then hides it, so the page makes no outside request.
+grep -q 'https://cdn.redoc.ly/redoc/logo-mini.svg' "$static/redoc/redoc.standalone.js"
+sed -i 's#https://cdn.redoc.ly/redoc/logo-mini.svg#data:,#' "$static/redoc/redoc.standalone.js"
 printf 'swagger-ui-dist %s\nredoc %s\n' "$swagger_version" "$redoc_version" >"$static/VERSIONS"
 echo "vendored swagger-ui-dist@$swagger_version and redoc@$redoc_version into $static"

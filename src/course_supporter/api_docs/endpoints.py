@@ -10,6 +10,13 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 ASSETS_PATH = "/docs/assets"
+# The <style> elements ReDoc's bundle adds while it loads, before it knows the page's nonce: an
+# empty one and perfect-scrollbar's rules. After a ReDoc update the browser test names the
+# hash of any new one (tests/api_docs/test_docs_pages.py).
+REDOC_LOAD_TIME_STYLES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,8 +26,9 @@ def docs_assets() -> StaticFiles:
     return StaticFiles(packages=[("course_supporter.api_docs", "static")])
 
 
-def content_security_policy(nonce: str) -> str:
-    """Only this server: no inline script at all, inline styles only with the page's nonce.
+def content_security_policy(nonce: str, styles: tuple[str, ...] = ()) -> str:
+    """Only this server: no inline script at all, inline styles only with the page's nonce
+    or one of the known `styles` hashes.
 
     Beyond 'self': the `data:` images Swagger UI's stylesheet inlines, and the `blob:` worker
     ReDoc builds for its search box.
@@ -28,7 +36,7 @@ def content_security_policy(nonce: str) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            f"style-src 'self' 'nonce-{nonce}'",
+            " ".join(["style-src 'self'", f"'nonce-{nonce}'", *styles]),
             "img-src 'self' data:",
             "worker-src 'self' blob:",
             "object-src 'none'",
@@ -60,11 +68,18 @@ async def redoc(request: Request) -> HTMLResponse:
         root_id="redoc",
         stylesheets=[],
         scripts=["redoc/redoc.standalone.js", "redoc-init.js"],
+        styles=REDOC_LOAD_TIME_STYLES,
     )
 
 
 def _page(
-    request: Request, *, name: str, root_id: str, stylesheets: list[str], scripts: list[str]
+    request: Request,
+    *,
+    name: str,
+    root_id: str,
+    stylesheets: list[str],
+    scripts: list[str],
+    styles: tuple[str, ...] = (),
 ) -> HTMLResponse:
     root_path = request.scope.get("root_path", "")
     assets = escape(root_path + ASSETS_PATH)
@@ -89,7 +104,7 @@ def _page(
     return HTMLResponse(
         "\n".join(lines),
         headers={
-            "Content-Security-Policy": content_security_policy(nonce),
+            "Content-Security-Policy": content_security_policy(nonce, styles),
             "Cache-Control": "no-store",
         },
     )
