@@ -1,5 +1,4 @@
-"""The app's OpenAPI document, finished: inlined schemas' `$defs` lifted into components, and
-links from the operations that create ids to the operations that take them."""
+"""The app's OpenAPI document: hand-inlined `$defs` lifted into components, links added."""
 
 from __future__ import annotations
 
@@ -46,11 +45,10 @@ def lift_defs(document: Document) -> None:
 
 
 def add_links(document: Document) -> None:
-    """Link each create operation's 201/202 response to every operation that takes an id it
-    returns: the created object's (`id`, named by the route `POST …/things` → `…/things/{x}`)
-    and any top-level `*_id` property named like a path parameter (`job_id`). Path parameters
-    the request already had are passed along; any other (a lesson's id) is left to the client.
-    """
+    """Link each create operation's 201/202 to every operation that takes an id it returns."""
+    # Ids returned: the created object's `id` (its parameter named by the route: `POST …/things`
+    # → `…/things/{thing_id}`) and top-level properties named like a path parameter (`job_id`).
+    # The request's own path parameters pass along; others (a lesson's id) are the client's.
     operations = list(_operations(document))
     parameter_names = {name for _, path, _ in operations for name in _path_parameters(path)}
     for method, path, operation in operations:

@@ -123,4 +123,3 @@ def test_redoc_lists_operations(offline: OfflinePage, server: ApiServer) -> None
 
     assert offline.outside == []
     assert offline.errors == []
-

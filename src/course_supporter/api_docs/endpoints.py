@@ -27,12 +27,9 @@ def docs_assets() -> StaticFiles:
 
 
 def content_security_policy(nonce: str, styles: tuple[str, ...] = ()) -> str:
-    """Only this server: no inline script at all, inline styles only with the page's nonce
-    or one of the known `styles` hashes.
-
-    Beyond 'self': the `data:` images Swagger UI's stylesheet inlines, and the `blob:` worker
-    ReDoc builds for its search box.
-    """
+    """Only this server: no inline script, inline styles only by the nonce or a `styles` hash."""
+    # Beyond 'self': the `data:` images Swagger UI's stylesheet inlines, and the `blob:` worker
+    # ReDoc builds for its search box.
     return "; ".join(
         [
             "default-src 'self'",
