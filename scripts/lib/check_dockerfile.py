@@ -71,17 +71,13 @@ def main() -> int:
 
     final = stages[-1] if stages else []
     users = [ln.split(None, 1)[1] for ln in final if ln.upper().startswith("USER ")]
-    check(
-        bool(users) and users[-1].split(":")[0] not in ("root", "0"),
-        f"final stage runs as a non-root USER ({users[-1] if users else 'none'})",
-    )
+    check(bool(users) and users[-1].split(":")[0] not in ("root", "0"),
+          f"final stage runs as a non-root USER ({users[-1] if users else 'none'})")
 
     health = [ln for ln in final if ln.upper().startswith("HEALTHCHECK ")]
     check(bool(health) and "/health/live" in health[-1], "HEALTHCHECK probes /health/live")
-    check(
-        bool(health) and "curl" not in health[-1] and "wget" not in health[-1],
-        "HEALTHCHECK needs no curl/wget (uses python)",
-    )
+    check(bool(health) and "curl" not in health[-1] and "wget" not in health[-1],
+          "HEALTHCHECK needs no curl/wget (uses python)")
 
     def exec_form(prefix: str) -> list[str]:
         found = [ln for ln in final if ln.upper().startswith(prefix + " ")]
@@ -98,33 +94,22 @@ def main() -> int:
     cmd = exec_form("CMD")
     entry = exec_form("ENTRYPOINT")
     full = entry + cmd
-    check(
-        "-m" in full and "course_supporter" in full and "python" in " ".join(full),
-        f"entry point is `python -m course_supporter` ({' '.join(full)})",
-    )
+    check("-m" in full and "course_supporter" in full and "python" in " ".join(full),
+          f"entry point is `python -m course_supporter` ({' '.join(full)})")
     console = {"uvicorn", "alembic", "course-supporter", "yt-dlp"}
-    check(
-        not any(Path(tok).name in console for tok in full),
-        "no console-script entry point (shebang would point into the builder)",
-    )
+    check(not any(Path(tok).name in console for tok in full),
+          "no console-script entry point (shebang would point into the builder)")
     check(any(ln.upper().startswith("EXPOSE ") and "8000" in ln for ln in final), "EXPOSE 8000")
 
     text = "\n".join(lines)
     check("UV_LINK_MODE=copy" in text, "UV_LINK_MODE=copy in the builder")
-    check(
-        re.search(r"uv==\$\{?UV_VERSION\}?|uv==\d", text) is not None
-        and re.search(r"UV_VERSION=0\.13\.8", text) is not None,
-        "uv pinned to 0.13.8",
-    )
-    check(
-        "uv sync --frozen" in text and "--no-dev" in text, "uv sync --frozen --no-dev (lock file)"
-    )
+    check(re.search(r"uv==\$\{?UV_VERSION\}?|uv==\d", text) is not None
+          and re.search(r"UV_VERSION=0\.13\.8", text) is not None, "uv pinned to 0.13.8")
+    check("uv sync --frozen" in text and "--no-dev" in text, "uv sync --frozen --no-dev (lock file)")
     check(any("ffmpeg" in ln for ln in final), "ffmpeg installed in the runtime stage")
     check(any("PATH=" in ln and "/app/.venv/bin" in ln for ln in final), "venv on PATH")
-    check(
-        any(ln.upper().startswith("COPY --FROM=") and ".venv" in ln for ln in final),
-        "runtime copies the venv from the builder",
-    )
+    check(any(ln.upper().startswith("COPY --FROM=") and ".venv" in ln for ln in final),
+          "runtime copies the venv from the builder")
 
     check(dockerignore.is_file(), f"{dockerignore} exists")
     if dockerignore.is_file():

@@ -38,9 +38,7 @@ class Stage:
 
     def host(self, container_path: str) -> Path:
         """A container path under this stage's root."""
-        absolute = (
-            container_path if container_path.startswith("/") else f"{self.workdir}/{container_path}"
-        )
+        absolute = container_path if container_path.startswith("/") else f"{self.workdir}/{container_path}"
         return self.root / absolute.lstrip("/")
 
     def map_paths(self, value: str) -> str:
@@ -49,12 +47,7 @@ class Stage:
 
 
 def expand(value: str, variables: dict[str, str]) -> str:
-    return VARIABLE.sub(
-        lambda m: variables.get(
-            m.group(1) or m.group(2), os.environ.get(m.group(1) or m.group(2), "")
-        ),
-        value,
-    )
+    return VARIABLE.sub(lambda m: variables.get(m.group(1) or m.group(2), os.environ.get(m.group(1) or m.group(2), "")), value)
 
 
 def parse_env(rest: str) -> dict[str, str]:

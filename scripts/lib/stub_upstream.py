@@ -90,9 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         elif m and m.group(1) not in COURSES:
             self._send(404, {"detail": "Course not found"}, limits)
         elif m and m.group(2) and self.command == "POST":
-            self._send(
-                201, {"id": uuid.uuid4().hex, "status": "pending", "size_bytes": body_bytes}, limits
-            )
+            self._send(201, {"id": uuid.uuid4().hex, "status": "pending",
+                             "size_bytes": body_bytes}, limits)
         elif m and self.command == "GET":
             self._send(200, {"id": m.group(1), "materials": []}, limits)
         elif m and self.command == "DELETE":
