@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from course_supporter import health, metrics
+from course_supporter.api_docs.endpoints import ASSETS_PATH, docs_assets
+from course_supporter.api_docs.endpoints import router as docs_router
 from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.courses.rendered import RenderedCourses
@@ -24,6 +26,7 @@ from course_supporter.jobs.service import QueueStatus, queue_status
 from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
+from course_supporter.openapi import install_openapi
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import StorageUnavailable, build_storage
@@ -99,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Turns course materials into a structured learning plan.",
         debug=False,
         lifespan=lifespan,
+        # Served by api_docs from the package instead of FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raw=RAW_UPLOAD_PATHS,
     )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
+    app.include_router(docs_router)
+    app.mount(ASSETS_PATH, docs_assets(), name="docs-assets")
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(tenancy_router)
@@ -130,4 +138,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(reports_router)
     app.include_router(storage_router)
+    install_openapi(app)
     return app

@@ -1,0 +1,1 @@
+"""API documentation pages served without any outside host."""
