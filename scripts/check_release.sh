@@ -41,8 +41,8 @@ serve_health() {
     port="$(free_port)"
     (cd "$cwd" && exec "$@" --host 127.0.0.1 --port "$port") >"$work/$name.log" 2>&1 &
     server_pid=$!
-    local body="" i
-    for i in $(seq 1 150); do
+    local body=""
+    for _ in $(seq 1 150); do
         body="$(curl -s --max-time 2 "http://127.0.0.1:$port/health" || true)"
         [[ "$body" == *'"status":"ok"'* ]] && break
         kill -0 "$server_pid" 2>/dev/null || break

@@ -59,7 +59,7 @@ run_case() {
 
 run_case "healthy deploy: pull, build, up, migrate, health" ok 0 \
     "git pull --ff-only" "compose --env-file .env.prod -f deploy/docker-compose.prod.yaml build" \
-    "up -d" "exec -T api python -m alembic upgrade head" "docker exec course-supporter-api"
+    "up -d" "exec -T api python -m course_supporter db upgrade" "docker exec course-supporter-api"
 run_case "failing /health rolls back to the previous image" bad 1 \
     "docker tag sha256:previous course-supporter:current" "git reset --hard abc123" "up -d --no-build"
 [[ "$fails" -eq 0 ]]
