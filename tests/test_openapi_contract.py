@@ -3,7 +3,7 @@
 Schemathesis generates requests (valid and invalid) for every operation and sends them with a
 real key holding both scopes and limits far above what the run uses. Every response must be
 a non-5xx, and must be declared by the schema: status code, content type and body.
-SQLite only — a single migrated database; the behaviour under test is the HTTP layer.
+On SQLite here; tests/test_openapi_contract_postgres.py runs the same on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,58 +17,23 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from course_supporter.app import create_app
-from course_supporter.db import Database
 from course_supporter.migrate import upgrade
-from course_supporter.tenancy import service
-from tests.conftest import make_settings
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-UNLIMITED = 1_000_000
-
+from tests.contract import CHECKS, contract_settings, issue_key, load_schema
 
 _WORKDIR = Path(tempfile.mkdtemp(prefix="cs_contract_"))
-_SETTINGS = make_settings(
-    f"sqlite:///{_WORKDIR / 'contract.db'}",
-    _WORKDIR,
-    api_key_cache_ttl_seconds=10,
-    auth_failure_limit=f"{UNLIMITED}/minute",
-)
+_SETTINGS = contract_settings(f"sqlite:///{_WORKDIR / 'contract.db'}", _WORKDIR)
 APP = create_app(_SETTINGS)
-# Loaded from the app's own document without starting it (`from_asgi` would run the lifespan
-# before the database is migrated); requests still go to APP in-process over ASGI.
-schema = schemathesis.openapi.from_dict(APP.openapi())
-schema.app = APP
-
-
-async def _issue_key(db: Database) -> str:
-    async with db.sessions() as session:
-        await service.create_tenant(session, "contract")
-        issued = await service.issue_key(
-            session, "contract", scopes="prep,check", rate_prep=UNLIMITED, rate_check=UNLIMITED
-        )
-    await db.dispose()
-    return issued.raw_key
+schema = load_schema(APP)
 
 
 @pytest.fixture(scope="module")
 def api_key() -> Iterator[str]:
     """Migrates the database and issues a key before the first request starts the app."""
     upgrade(database_url=_SETTINGS.database_url)
-    yield asyncio.run(_issue_key(Database(_SETTINGS)))
+    yield asyncio.run(issue_key(_SETTINGS))
     shutdown_lifespans()
     shutil.rmtree(_WORKDIR, ignore_errors=True)
 
