@@ -30,6 +30,7 @@ CONTRAST = re.compile(
     re.IGNORECASE,
 )
 SHELL_PROMPT = re.compile(r"^\s*[$>] ", re.MULTILINE)
+BECAUSE = re.compile(r"^(?P<claim>[^,;:]{20,}?),? because (?P<reason>.{15,})$")
 
 
 def _statement(text: str) -> str:
@@ -211,6 +212,26 @@ def contrast_exercises(
     return exercises
 
 
+def cause_exercise(sentences: Sequence[str], level: int) -> Exercise | None:
+    """From a claim the text gives its reason for (`X, because Y.`): say why X holds."""
+    for sentence in sentences:
+        match = BECAUSE.match(sentence)
+        if not match or not complete_sentence(sentence):
+            continue
+        claim, reason = match["claim"].strip(), match["reason"].rstrip(" .!?")
+        return Exercise(
+            description=f"The lesson states: “{claim}.” Why is that so? Explain the reason "
+            "the lesson gives.",
+            reference_solution=sentence,
+            grading_criteria=[
+                _statement(f"The answer gives the reason: {reason}"),
+                "The answer connects the reason to the claim rather than restating the claim.",
+            ],
+            difficulty=min(level + 1, 5),
+        )
+    return None
+
+
 def definition_exercise(concept: Concept, context: str | None, level: int) -> Exercise:
     """From a definition: explain the term and apply it to a passage of the lesson."""
     if context:
@@ -254,6 +275,9 @@ def lesson_exercises(
     if procedure is not None:
         exercises.append(procedure)
     exercises += contrast_exercises(prose, concepts, level)
+    cause = cause_exercise(prose, level)
+    if cause is not None:
+        exercises.append(cause)
     for concept in concepts:
         if len(exercises) >= MAX_EXERCISES_PER_LESSON:
             break
