@@ -26,7 +26,7 @@ DEFINED_BY_VERB = re.compile(
 NAMED_AT_END = re.compile(
     rf"(?:\b(?:is|are) (?:called|known as|named)|, (?:called|known as)|\bwhich we call|"
     rf"\bwe call (?:this|these|them|it)) (?:an?\s+|the\s+)?"
-    rf"[\"'“‘*_]*(?P<term>{TERM})[\"'”’*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
+    rf"[\"'“\u2018*_]*(?P<term>{TERM})[\"'”\u2019*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
     re.IGNORECASE,
 )
 ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on|in|is|to)){1,5})"
@@ -59,7 +59,8 @@ _FUNCTION_WORDS_TEXT = """
     is are was were be been being am do does did doing done has have had having can could
     shall should will would may might must let lets let's how why where just only very too
     first second third next last finally now later often always never usually however
-    therefore thus hence instead rather even still already like unlike per via yes enough"""
+    therefore thus hence instead rather even still already like unlike per via yes enough
+    itself themselves"""
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 _GENERIC_WORDS_TEXT = """
     result results output answer example examples problem idea goal reason difference
