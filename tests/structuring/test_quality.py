@@ -259,3 +259,111 @@ def test_fragments_are_recognised() -> None:
         assert is_fragment(title), title
     for title in ("Ownership", "Merge conflict", "Vec<T>", "Separation of concerns"):
         assert not is_fragment(title), title
+
+
+def spoken(start: float, text: str) -> Chunk:
+    return Chunk(
+        kind=ChunkKind.TRANSCRIPT,
+        text=text,
+        ref=Reference(start_seconds=start, end_seconds=start + 5),
+    )
+
+
+def topic(title: str, start: float, end: float) -> Chunk:
+    """A topic heading as ingestion gives a transcript: key words, with the topic's span."""
+    ref = Reference(heading_level=1, start_seconds=start, end_seconds=end)
+    return Chunk(kind=ChunkKind.HEADING, text=title, ref=ref)
+
+
+def test_a_lecture_gives_a_lesson_per_topic_with_timecodes_and_concepts() -> None:
+    chunks = [
+        topic("Tuples, create and key", 0, 30),
+        spoken(0, "Structs are similar to tuples in that both hold related values."),
+        spoken(5, "Inside curly brackets we define the pieces of data, which we call fields."),
+        spoken(10, "Each of the fields has a name and a type, so the values read clearly."),
+        topic("Email, syntax and parameter", 30, 60),
+        spoken(30, "You can build a new instance from an old one using struct update syntax."),
+        spoken(35, "With struct update syntax the remaining values come from the old instance."),
+        spoken(40, "Writing every value again would be tedious for a large instance."),
+        topic("Tuple, Point and destructure", 60, 90),
+        spoken(60, "Rust also supports structs that look similar to tuples, called tuple structs."),
+        spoken(65, "Tuple structs have a name but their fields have only types."),
+        spoken(70, "You destructure tuple structs into their pieces like tuples."),
+    ]
+    document = SourceDocument(source_type="video", title="Struct", chunks=chunks)
+    materials = [MaterialDocument(uuid.uuid4(), "video", "structs-lecture.vtt", document)]
+    structure, without_term = built(materials)
+
+    lessons = structure.modules[0].lessons
+    assert [lesson.title for lesson in lessons] == [
+        "Fields",
+        "Struct update syntax",
+        "Tuple structs",
+    ]
+    assert [(lesson.video_start, lesson.video_end) for lesson in lessons] == [
+        ("00:00:00", "00:00:15"),
+        ("00:00:30", "00:00:45"),
+        ("00:01:00", "00:01:15"),
+    ]
+    assert all(lesson.concepts for lesson in lessons)
+    update = lessons[1].concepts[0]
+    assert update.title == "Struct update syntax"
+    assert [t.timecode for t in update.timecodes] == ["00:00:30", "00:00:35"]
+    report = assess(structure, [], references_without_term=without_term)
+    assert report.empty_lessons == 0 and report.fragment_concepts == 0
+
+
+def test_a_function_manual_gives_concepts_in_most_lessons_and_no_listing_of_prose() -> None:
+    chunks = [
+        heading("1 Introduction", 1, page=1),
+        para(
+            "This library provides Abstract Syntax Notation One (ASN.1) parsing and "
+            "Distinguished Encoding Rules (DER) encoding.",
+            page=1,
+        ),
+        heading("2 Library Notes", 1, page=2),
+        para("The main type used in it is asn1_node, and it stores the definitions.", page=2),
+        para(
+            "Some functions need a buffer of ASN1_MAX_ERROR_DESCRIPTION_SIZE bytes (e.g., as in",
+            page=2,
+        ),
+        code("\u2018char description[ASN1_MAX_ERROR_DESCRIPTION_SIZE];\u2019).", page=2),
+        para(
+            "ASN1_MAX_NAME_SIZE is the maximum number of characters allowed for an identifier.",
+            page=2,
+        ),
+        code("asn1_node definitions = NULL;", page=2),
+        heading("3 Invoking asn1Parser", 1, page=3),
+        para("The parser reads a file with definitions and writes a C array.", page=3),
+        code(
+            "Usage: asn1Parser [OPTION] FILE\n"
+            "Read FILE with ASN.1 definitions and generate a C array.\n"
+            "-c, --check checks the syntax only\n"
+            "-o, --output=FILE output file\n"
+            "-h, --help display this help and exit",
+            page=3,
+        ),
+    ]
+    document = SourceDocument(source_type="text", title="Libtasn1", chunks=chunks)
+    materials = [MaterialDocument(uuid.uuid4(), "text", "libtasn1.pdf", document)]
+    structure, without_term = built(materials)
+
+    lessons = [lesson for m in structure.modules for lesson in m.lessons]
+    titles = {c.title for lesson in lessons for c in lesson.concepts}
+    assert {"Distinguished Encoding Rules", "ASN1_MAX_NAME_SIZE"} <= titles
+    assert sum(1 for lesson in lessons if lesson.concepts) * 2 > len(lessons)
+    exercises = [e.description for lesson in lessons for e in lesson.exercises]
+    written = [e for e in exercises if "Write code that does what this listing" in e]
+    # The real statement is a listing to write; the quoted phrase in a code font is not.
+    assert len(written) == 1 and "asn1_node definitions = NULL;" in written[0]
+    usage = next(e for e in exercises if e.startswith("Run `asn1Parser`"))
+    assert "asn1Parser [OPTION] FILE" in usage and "--check" in usage and "--help" not in usage
+    report = assess(structure, [], references_without_term=without_term)
+    assert report.empty_lessons == 0 and misses(report) == [], report
+
+
+def test_an_outline_entry_that_is_boilerplate_is_not_asked_for() -> None:
+    structure, _ = built(mdbook())
+    report = assess(structure, ["Installation", "See also"], references_without_term=0,
+                    boilerplate=["See also"])  # fmt: skip
+    assert (report.outline_found, report.outline_entries) == (1, 1)

@@ -30,6 +30,14 @@ CONTRAST = re.compile(
     re.IGNORECASE,
 )
 SHELL_PROMPT = re.compile(r"^\s*[$>] ", re.MULTILINE)
+USAGE = re.compile(r"^\s*usage:\s*(?P<synopsis>(?P<command>[\w.-]+)[^\n]*)", re.IGNORECASE)
+OPTION_LINE = re.compile(
+    r"^\s*(?P<option>-{1,2}\w[\w-]*(?:[ ,=]+-{1,2}\w[\w-]*)*)[=\s]+(?P<what>\S.*)$"
+)
+CODE_SIGNAL = re.compile(
+    r"[{};]|::=|\w\s*\(|=|^\s*(?:#include|import|def|fn|let|var|class)\b", re.M
+)
+BECAUSE = re.compile(r"^(?P<claim>[^,;:]{20,}?),? because (?P<reason>.{15,})$")
 
 
 def _statement(text: str) -> str:
@@ -74,6 +82,12 @@ def listing_exercises(
             continue
         if SHELL_PROMPT.match(chunk.text):
             continue  # a command and its output: a procedure or the output of the listing before
+        usage = usage_exercise(chunk.text, level)
+        if usage is not None:
+            exercises.append(usage)
+            continue
+        if not is_program(chunk.text):
+            continue
         code = _shorten(chunk.text.strip("\n"))
         following = chunks[index + 1 : index + 3]
         output = next(
@@ -125,6 +139,46 @@ def listing_exercises(
             )
         )
     return exercises
+
+
+def is_program(text: str) -> bool:
+    """Code a learner can write: statements or declarations, not a phrase set in a code font
+    (a quoted `char buf[SIZE];` fragment, `MAX_LENGTH_SIZE .`) nor a bulleted list of names."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines or not CODE_SIGNAL.search(text):
+        return False
+    if sum(line.startswith(("•", "- ", "* ")) for line in lines) * 2 > len(lines):
+        return False
+    if len(lines) == 1:
+        line = lines[0]
+        quoted = line.startswith(("\u2018", "“", "'", '"'))
+        return not quoted and not re.search(r"[)\u2019”'\s]\.$", line)
+    return True
+
+
+def usage_exercise(text: str, level: int) -> Exercise | None:
+    """From a command's usage text: run the command with options it lists, and report."""
+    match = USAGE.match(text)
+    if match is None:
+        return None
+    options = [m for line in text.splitlines() if (m := OPTION_LINE.match(line))]
+    command, synopsis = match["command"], " ".join(match["synopsis"].split())
+    chosen = [o for o in options if not re.search(r"help|version", o["option"])][:2]
+    listed = "; ".join(f"{o['option']} ({o['what'].strip()})" for o in chosen)
+    task = (
+        f" with {'these options' if len(chosen) > 1 else 'this option'}: {listed}" if chosen else ""
+    )
+    return Exercise(
+        description=f"Run `{command}` as its usage line gives it (`{synopsis}`){task}. "
+        "Report the command you typed and what it produced.",
+        reference_solution=_shorten(text.strip("\n"), 600),
+        grading_criteria=[
+            _statement(f"The command follows the synopsis: {synopsis}"),
+            *(_statement(f"It uses {o['option']} to {o['what'].strip()}") for o in chosen),
+            "The report says what the command produced or which error it gave.",
+        ],
+        difficulty=min(level + 1, 5),
+    )
 
 
 def _steps(chunks: Sequence[Chunk]) -> list[str]:
@@ -211,6 +265,26 @@ def contrast_exercises(
     return exercises
 
 
+def cause_exercise(sentences: Sequence[str], level: int) -> Exercise | None:
+    """From a claim the text gives its reason for (`X, because Y.`): say why X holds."""
+    for sentence in sentences:
+        match = BECAUSE.match(sentence)
+        if not match or not complete_sentence(sentence):
+            continue
+        claim, reason = match["claim"].strip(), match["reason"].rstrip(" .!?")
+        return Exercise(
+            description=f"The lesson states: “{claim}.” Why is that so? Explain the reason "
+            "the lesson gives.",
+            reference_solution=sentence,
+            grading_criteria=[
+                _statement(f"The answer gives the reason: {reason}"),
+                "The answer connects the reason to the claim rather than restating the claim.",
+            ],
+            difficulty=min(level + 1, 5),
+        )
+    return None
+
+
 def definition_exercise(concept: Concept, context: str | None, level: int) -> Exercise:
     """From a definition: explain the term and apply it to a passage of the lesson."""
     if context:
@@ -254,6 +328,9 @@ def lesson_exercises(
     if procedure is not None:
         exercises.append(procedure)
     exercises += contrast_exercises(prose, concepts, level)
+    cause = cause_exercise(prose, level)
+    if cause is not None:
+        exercises.append(cause)
     for concept in concepts:
         if len(exercises) >= MAX_EXERCISES_PER_LESSON:
             break

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, replace
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument
-from course_supporter.structuring.exercises import lesson_exercises
+from course_supporter.structuring.exercises import definition_exercise, lesson_exercises
 from course_supporter.structuring.schemas import (
     Concept,
     CourseStructure,
     Difficulty,
+    Exercise,
     Lesson,
     Module,
     PageReference,
@@ -163,8 +164,12 @@ def _slide_title(chunks: Sequence[Chunk]) -> str:
     return ""
 
 
-def _slide_sections(chunks: Sequence[Chunk]) -> list[_Section]:
-    """Lessons from slides: a new lesson at a divider slide (a title alone) or every few slides."""
+def _slide_sections(title: str, chunks: Sequence[Chunk]) -> list[_Section]:
+    """Lessons from slides: a new lesson at a divider slide (a title alone) or every few slides.
+
+    Slides before the first divider continue the title slide (`title`); a lesson cut after a
+    few slides has no title of its own, so its first concept names it.
+    """
     slides: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         if chunk.ref.slide is not None:
@@ -181,7 +186,12 @@ def _slide_sections(chunks: Sequence[Chunk]) -> list[_Section]:
             or divider
             or len({c.ref.slide for c in sections[-1].chunks}) >= SLIDES_PER_LESSON
         ):
-            sections.append(_Section(_slide_title(slide_chunks) or f"Slide {number}"))
+            heading = next((c for c in slide_chunks if _is_heading(c)), None)
+            if heading is not None or divider:
+                opening = _slide_title(slide_chunks) or f"Slide {number}"
+            else:
+                opening = "" if sections else title
+            sections.append(_Section(opening))
         sections[-1].chunks.extend(slide_chunks)
     return sections
 
@@ -224,7 +234,7 @@ def _parts_of(material: MaterialDocument, whole_course: bool) -> list[_Part]:
     chunks = material.document.chunks
     title = _material_title(material)
     if any(c.ref.slide is not None for c in chunks):
-        return [_Part(title, material, [], _slide_sections(chunks))]
+        return [_Part(title, material, [], _slide_sections(title, chunks))]
     if any(_is_heading(c) for c in chunks):
         return _parts_from_headings(material, whole_course)
     if any(c.ref.start_seconds is not None for c in chunks):
@@ -478,6 +488,8 @@ class _Structurer:
     def __init__(self, materials: Sequence[MaterialDocument]) -> None:
         self.parts = _course_parts(_prepared(materials))
         self.seen_terms: set[str] = set()
+        self.earlier: dict[str, Concept] = {}
+        """Concepts of the lessons built so far, by key: a later section may apply one."""
         self._sentences: dict[int, list[Sentence]] = {}
 
     def sentences(self, chunks: Sequence[Chunk]) -> list[Sentence]:
@@ -549,13 +561,32 @@ class _Structurer:
             self.seen_terms.add(key)
             keys.append(key)
             concepts.append(builder.build(term, lesson_sentences))
-        title = section.title or (concepts[0].title if concepts else f"{part.title}, part {number}")
+            self.earlier[key] = concepts[-1]
+        # A transcript's topic headings are key-word lists; the topic's first term names it.
+        spoken = any(c.kind is ChunkKind.TRANSCRIPT for c in section.chunks)
+        if concepts and (spoken or not section.title):
+            title = concepts[0].title
+        else:
+            title = section.title or f"{part.title}, part {number}"
         prose = [s.plain for s in lesson_sentences]
         contexts = {c.title: ctx for c in concepts if (ctx := _context(c, prose))}
         exercises = lesson_exercises(title, section.chunks, concepts, contexts, prose, level)
+        if not (concepts or exercises):
+            exercises = self._applying_earlier(prose, level)
         lesson = Lesson(title=title, concepts=concepts, exercises=exercises)
         self._set_ranges(lesson, section, material)
         return lesson, keys
+
+    def _applying_earlier(self, prose: Sequence[str], level: int) -> list[Exercise]:
+        """A section that teaches no new term but uses an earlier one: apply that term to it."""
+        index = TextIndex(" ".join(prose))
+        for key, concept in self.earlier.items():
+            if not index.mentions(key):
+                continue
+            context = _context(concept, prose)
+            if context is not None:
+                return [definition_exercise(concept, context, level + 1)]
+        return []
 
     @staticmethod
     def _set_ranges(lesson: Lesson, section: _Section, material: MaterialDocument) -> None:

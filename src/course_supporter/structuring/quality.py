@@ -129,6 +129,9 @@ def assess(
     """
     lessons = [lesson for module in structure.modules for lesson in module.lessons]
     titles = [m.title for m in structure.modules] + [lesson.title for lesson in lessons]
+    extra = list(boilerplate)
+    # An outline entry that is itself boilerplate (`See also`) is one no title may repeat.
+    outline = [entry for entry in outline if not is_boilerplate(entry, extra)]
     found = sum(
         1
         for entry in outline
@@ -139,7 +142,6 @@ def assess(
         len(c.page_references) + len(c.slide_references) + len(c.timecodes) + len(c.web_references)
         for c in concepts
     )
-    extra = list(boilerplate)
     return QualityReport(
         lessons=len(lessons),
         empty_lessons=sum(1 for lesson in lessons if not (lesson.concepts or lesson.exercises)),

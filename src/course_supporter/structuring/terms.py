@@ -24,14 +24,26 @@ DEFINED_BY_VERB = re.compile(
     re.IGNORECASE,
 )
 NAMED_AT_END = re.compile(
-    rf"\b(?:is|are) (?:called|known as|named) (?:an?\s+|the\s+)?"
-    rf"[\"'“*_]*(?P<term>{TERM})[\"'”*_]*[.,;:]",
+    rf"(?:\b(?:is|are) (?:called|known as|named)|, (?:called|known as)|\bwhich we call|"
+    rf"\bwe call (?:this|these|them|it)) (?:an?\s+|the\s+)?"
+    rf"[\"'“\u2018*_]*(?P<term>{TERM})[\"'”\u2019*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
     re.IGNORECASE,
+)
+ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on|in|is|to)){1,5})"
+                     r" \((?P<short>[A-Z][A-Za-z0-9.]{1,7})\b")  # fmt: skip
+"""A name followed by its abbreviation: `Distinguished Encoding Rules (DER)`."""
+PHRASE_WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
+MIN_PHRASE_REPEATS = 2
+MAX_PHRASE_TERMS = 3
+VERB_CUES = frozenset(
+    {"to", "can", "could", "will", "would", "must", "should", "we", "you", "they"}
 )
 BOLD = re.compile(r"\*\*(?P<a>[^*\n]{2,60}?)\*\*|__(?P<b>[^_\n]{2,60}?)__")
 CAPITALISED_PHRASE = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}\b")
-MARKUP = re.compile(r"[*_`#]+")
+MARKUP = re.compile(r"[*`#]+|(?<!\w)_+|_+(?!\w)")
+"""Emphasis markers; an underscore inside a word (`asn1_node`, `snake_case`) is the word's."""
 ARTICLE = re.compile(r"^(?:an?|the)\s+")
+LEADING_ARTICLE = re.compile(r"^(?:an?|the)\s+(?=\S)", re.IGNORECASE)
 WORD = re.compile(r"[\w'\u2019+#-]+")
 CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
 CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
@@ -47,7 +59,8 @@ _FUNCTION_WORDS_TEXT = """
     is are was were be been being am do does did doing done has have had having can could
     shall should will would may might must let lets let's how why where just only very too
     first second third next last finally now later often always never usually however
-    therefore thus hence instead rather even still already like unlike per via yes"""
+    therefore thus hence instead rather even still already like unlike per via yes enough
+    itself themselves"""
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 _GENERIC_WORDS_TEXT = """
     result results output answer example examples problem idea goal reason difference
@@ -103,6 +116,7 @@ class Sentence:
         named = NAMED_AT_END.search(self.plain)
         if named:
             found.append(named["term"])
+        found += [t for a in ACRONYM.finditer(self.plain) if (t := _abbreviated(a))]
         return found
 
 
@@ -116,9 +130,22 @@ class Term:
     """Whether the definition is a defining sentence (`X is a …`), not just a mention."""
 
 
+def _abbreviated(match: re.Match[str]) -> str | None:
+    """The words before `(ABBR)` whose initials make the abbreviation (`DER`, `ASN.1`), if any."""
+    words = re.split(r"([ -])", match["term"])
+    letters = "".join(ch for ch in match["short"] if ch.isalpha()).upper()
+    for start in range(0, len(words) - 2, 2):
+        initials = "".join(w[0] for w in words[start::2] if w[:1].isupper())
+        if len(initials) >= 2 and (letters == initials or letters.startswith(initials[:3])):
+            return "".join(words[start:])
+    return None
+
+
 def clean_text(text: str) -> str:
     """Text without Markdown emphasis markers and with single spaces."""
-    return " ".join(MARKUP.sub("", text).split())
+    if any(marker in text for marker in "*_`#"):
+        text = MARKUP.sub("", text)
+    return " ".join(text.split())
 
 
 def term_key(term: str) -> str:
@@ -281,6 +308,7 @@ def find_terms(
         key = term_key(term)
         offer(term, _defining(key, lesson_sentences), 1 if not is_code_term(term) else 2)
     for heading in headings:
+        heading = LEADING_ARTICLE.sub("", heading.strip())  # `The String Type` → `String Type`
         offer(heading, _defining(term_key(heading), lesson_sentences), 2)
     if len(found) < 2:
         counts = Counter(
@@ -290,5 +318,39 @@ def find_terms(
             if count < 2:
                 break
             offer(phrase, next(s for s in lesson_sentences if phrase in s.text), 3)
+    if len(found) < 2:
+        for phrase in repeated_phrases(lesson_sentences):
+            offer(phrase, None, 4)
     terms = sorted(found.values(), key=lambda t: (t.rank, order[term_key(t.title)]))
     return terms[:limit]
+
+
+def repeated_phrases(lesson_sentences: Sequence[Sentence]) -> list[str]:
+    """Word groups of two or three content words said at least twice, longest and most used
+    first: the terms of speech, which marks none (`struct update syntax`, `dot notation`)."""
+    counts: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    for sentence in lesson_sentences:
+        words = PHRASE_WORD.findall(sentence.plain)
+        seen: set[str] = set()
+        for size in (3, 2):
+            for start in range(len(words) - size + 1):
+                group = words[start : start + size]
+                lowered = [w.lower() for w in group]
+                if any(w in FUNCTION_WORDS or w in VERBS_OF_A_CLAUSE for w in lowered):
+                    continue
+                # `to store references`, `remaining fields`: a verb opens the group.
+                if lowered[0].endswith("ing") or (start and words[start - 1].lower() in VERB_CUES):
+                    continue
+                if lowered[0] in GENERIC_WORDS or lowered[-1] in GENERIC_WORDS:
+                    continue
+                key = term_key(" ".join(group))
+                if key not in seen:
+                    seen.add(key)
+                    counts[key] += 1
+                    spelling.setdefault(key, " ".join(group))
+    repeated = [k for k, n in counts.items() if n >= MIN_PHRASE_REPEATS]
+    # A shorter group inside a longer repeated one is a piece of that one.
+    kept = [k for k in repeated if not any(k != o and f" {k} " in f" {o} " for o in repeated)]
+    kept.sort(key=lambda k: (-counts[k] * len(k.split()), k))
+    return [spelling[k] for k in kept[:MAX_PHRASE_TERMS]]
