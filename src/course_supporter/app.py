@@ -27,6 +27,7 @@ from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.openapi import install_openapi
+from course_supporter.mentoring.endpoints import router as mentoring_router
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import StorageUnavailable, build_storage
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(courses_router)
     app.include_router(materials_router)
     app.include_router(jobs_router)
+    app.include_router(mentoring_router)
     app.include_router(reports_router)
     app.include_router(storage_router)
     install_openapi(app)

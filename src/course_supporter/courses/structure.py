@@ -182,6 +182,7 @@ def lesson_document(
                 "reference_solution": e.reference_solution,
                 "grading_criteria": e.grading_criteria,
                 "difficulty": e.difficulty,
+                "max_points": e.max_points,
             }
             for e in exercises
         ],

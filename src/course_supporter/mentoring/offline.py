@@ -26,6 +26,7 @@ PARTIAL_AT = 0.4
 """Fraction of the points from which an answer is `partially_correct`."""
 MET_AT = 0.6
 PARTIAL_CRITERION_AT = 0.3
+PARTIAL_CRITERION_CREDIT = 0.6
 
 # Zero-shot mapping from coverage to a fraction of the points, fitted once on the development
 # split as two global constants (no per-question values): human graders give most of the points
@@ -238,6 +239,11 @@ class OfflineGrader:
         )
         zero_shot = self._zero_shot(parsed)
         fraction, agreement = self._calibrated(parsed, zero_shot)
+        if self._criteria:
+            # The criteria are the teacher's rubric: a missed one caps the score however much
+            # of the reference the answer repeats.
+            credit = {"met": 1.0, "partial": PARTIAL_CRITERION_CREDIT, "missed": 0.0}
+            fraction = min(fraction, sum(credit[c.status] for c in criteria) / len(criteria))
         fraction = min(max(fraction, 0.0), 1.0)
         score = round(fraction * self.question.max_points * 2) / 2
         fraction = score / self.question.max_points
