@@ -11,6 +11,7 @@ from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.mentoring import service
 from course_supporter.mentoring.models import Submission
 from course_supporter.mentoring.schemas import (
+    AgreementReport,
     BatchAccepted,
     BatchCreate,
     ReviewIn,
@@ -94,6 +95,18 @@ async def review_submission(
         session, tenant.tenant_id, submission_id, body.score, body.comment
     )
     return submission_out(submission)
+
+
+@router.get(
+    "/courses/{course_id}/grading/agreement",
+    response_model=AgreementReport,
+    responses=error_responses(404),
+)
+async def grading_agreement(
+    course_id: uuid.UUID, tenant: PrepTenant, session: SessionDep
+) -> AgreementReport:
+    """Agreement between the grader and the teachers' reviews: r, RMSE, labels, QWK."""
+    return await service.grading_agreement(session, tenant.tenant_id, course_id)
 
 
 def submission_out(submission: Submission) -> SubmissionOut:

@@ -50,3 +50,17 @@ class SubmissionRepository(Repository[Submission]):
             .limit(MAX_CALIBRATION_REVIEWS)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def reviewed_for_course(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Sequence[Submission]:
+        """Graded submissions a teacher has reviewed, by exercise."""
+        statement = select(Submission).where(
+            Submission.tenant_id == tenant_id,
+            Submission.course_id == course_id,
+            Submission.review_score.is_not(None),
+            Submission.score.is_not(None),
+        )
+        return (
+            await self.session.scalars(statement.order_by(Submission.exercise_id, Submission.id))
+        ).all()

@@ -101,3 +101,21 @@ class ReviewIn(BaseModel):
 
     score: float
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class AgreementFigures(BaseModel):
+    reviewed: int
+    pearson_r: float | None = Field(description="None below two reviews or with constant scores")
+    rmse: float | None
+    label_agreement: float | None = Field(description="Share of reviews with the same label")
+    qwk: float | None = Field(description="Quadratic-weighted kappa on whole points")
+
+
+class ExerciseAgreement(AgreementFigures):
+    exercise_id: uuid.UUID
+
+
+class AgreementReport(BaseModel):
+    course_id: uuid.UUID
+    overall: AgreementFigures
+    exercises: list[ExerciseAgreement]

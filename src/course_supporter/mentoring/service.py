@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from course_supporter.config import Settings
 from course_supporter.courses.models import Concept, Exercise
 from course_supporter.courses.repository import ExerciseRepository, concepts_of_course
+from course_supporter.courses.service import get_course
 from course_supporter.db import utcnow
 from course_supporter.errors import (
     ConflictError,
@@ -22,6 +23,12 @@ from course_supporter.errors import (
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material
+from course_supporter.mentoring.agreement import (
+    pearson,
+    quadratic_weighted_kappa,
+    rmse,
+    score_bands,
+)
 from course_supporter.mentoring.models import Submission, SubmissionStatus
 from course_supporter.mentoring.offline import (
     GRADER_NAME,
@@ -31,9 +38,15 @@ from course_supporter.mentoring.offline import (
     OfflineVerdict,
     Review,
     content_tokens,
+    label_for,
 )
 from course_supporter.mentoring.repository import SubmissionRepository
-from course_supporter.mentoring.schemas import SubmissionCreate
+from course_supporter.mentoring.schemas import (
+    AgreementFigures,
+    AgreementReport,
+    ExerciseAgreement,
+    SubmissionCreate,
+)
 
 GRADE_JOB = "grade_submissions"
 REFERENCE_CRITERION = "Covers the reference solution"
@@ -268,4 +281,46 @@ def verdict_document(
         "confidence": verdict.confidence,
         "needs_review": needs_review,
         "grader": {"name": GRADER_NAME, "version": GRADER_VERSION},
+    }
+
+
+async def grading_agreement(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> AgreementReport:
+    """How far the grader agrees with the teachers, per exercise and over the course."""
+    await get_course(session, tenant_id, course_id)
+    reviewed = await SubmissionRepository(session).reviewed_for_course(tenant_id, course_id)
+    by_exercise: dict[uuid.UUID, list[Submission]] = {}
+    for submission in reviewed:
+        by_exercise.setdefault(submission.exercise_id, []).append(submission)
+    return AgreementReport(
+        course_id=course_id,
+        overall=AgreementFigures(**_agreement(reviewed)),
+        exercises=[
+            ExerciseAgreement(exercise_id=exercise_id, **_agreement(submissions))
+            for exercise_id, submissions in by_exercise.items()
+        ],
+    )
+
+
+def _agreement(submissions: Sequence[Submission]) -> dict[str, Any]:
+    machine = [s.score or 0.0 for s in submissions]
+    teacher = [s.review_score or 0.0 for s in submissions]
+    # On a shared scale: exercises may differ in max_points.
+    machine_share = [m / s.max_points for m, s in zip(machine, submissions, strict=True)]
+    teacher_share = [t / s.max_points for t, s in zip(teacher, submissions, strict=True)]
+    same_label = sum(
+        label_for(m) == label_for(t) for m, t in zip(machine_share, teacher_share, strict=True)
+    )
+    bands = 5
+    return {
+        "reviewed": len(submissions),
+        "pearson_r": pearson(machine_share, teacher_share),
+        "rmse": rmse(machine, teacher),
+        "label_agreement": same_label / len(submissions) if submissions else None,
+        "qwk": quadratic_weighted_kappa(
+            score_bands([m * bands for m in machine_share], bands),
+            score_bands([t * bands for t in teacher_share], bands),
+            bands + 1,
+        ),
     }
