@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from course_supporter.dependencies import SessionDep, SettingsDep
 from course_supporter.http_errors import body_responses, error_responses
@@ -14,6 +15,7 @@ from course_supporter.mentoring.schemas import (
     AgreementReport,
     BatchAccepted,
     BatchCreate,
+    LearnerProgress,
     ReviewIn,
     SubmissionAccepted,
     SubmissionCreate,
@@ -107,6 +109,36 @@ async def grading_agreement(
 ) -> AgreementReport:
     """Agreement between the grader and the teachers' reviews: r, RMSE, labels, QWK."""
     return await service.grading_agreement(session, tenant.tenant_id, course_id)
+
+
+LearnerRefPath = Annotated[
+    str, Path(min_length=1, max_length=128, description="The tenant's opaque id of the learner")
+]
+
+
+@router.get(
+    "/courses/{course_id}/learners/{learner_ref}",
+    response_model=LearnerProgress,
+    responses=error_responses(404),
+)
+async def learner_progress(
+    course_id: uuid.UUID, learner_ref: LearnerRefPath, tenant: CheckTenant, session: SessionDep
+) -> LearnerProgress:
+    """A learner's best scores, weak concepts and what to review, lesson by lesson."""
+    return await service.learner_progress(session, tenant.tenant_id, course_id, learner_ref)
+
+
+@router.delete(
+    "/courses/{course_id}/learners/{learner_ref}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(404),
+)
+async def erase_learner(
+    course_id: uuid.UUID, learner_ref: LearnerRefPath, tenant: CheckTenant, session: SessionDep
+) -> Response:
+    """Erase every submission of the learner in the course."""
+    await service.erase_learner(session, tenant.tenant_id, course_id, learner_ref)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def submission_out(submission: Submission) -> SubmissionOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from course_supporter.db import Repository
 from course_supporter.mentoring.models import Submission, SubmissionStatus
@@ -64,3 +64,26 @@ class SubmissionRepository(Repository[Submission]):
         return (
             await self.session.scalars(statement.order_by(Submission.exercise_id, Submission.id))
         ).all()
+
+    async def graded_for_learner(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+    ) -> Sequence[Submission]:
+        statement = select(Submission).where(
+            Submission.tenant_id == tenant_id,
+            Submission.course_id == course_id,
+            Submission.learner_ref == learner_ref,
+            Submission.status == SubmissionStatus.GRADED,
+        )
+        return (await self.session.scalars(statement.order_by(Submission.id))).all()
+
+    async def delete_for_learner(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+    ) -> int:
+        result = await self.session.execute(
+            delete(Submission).where(
+                Submission.tenant_id == tenant_id,
+                Submission.course_id == course_id,
+                Submission.learner_ref == learner_ref,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

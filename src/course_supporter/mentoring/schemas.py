@@ -119,3 +119,30 @@ class AgreementReport(BaseModel):
     course_id: uuid.UUID
     overall: AgreementFigures
     exercises: list[ExerciseAgreement]
+
+
+class ExerciseProgress(BaseModel):
+    exercise_id: uuid.UUID
+    best_score: float = Field(description="The teacher's score where reviewed, else the grader's")
+    max_points: float
+    attempts: int
+
+
+class WeakConcept(BaseModel):
+    concept_id: uuid.UUID
+    title: str
+
+
+class LessonProgress(BaseModel):
+    lesson_id: uuid.UUID
+    title: str
+    exercises: list[ExerciseProgress]
+    weak_concepts: list[WeakConcept]
+    review: list[ReviewLocation]
+
+
+class LearnerProgress(BaseModel):
+    course_id: uuid.UUID
+    learner_ref: str
+    submissions: int
+    lessons: list[LessonProgress]

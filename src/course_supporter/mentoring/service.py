@@ -11,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.courses.models import Concept, Exercise
-from course_supporter.courses.repository import ExerciseRepository, concepts_of_course
+from course_supporter.courses.repository import (
+    ExerciseRepository,
+    concepts_of_course,
+    lessons_of_exercises,
+)
 from course_supporter.courses.service import get_course
 from course_supporter.db import utcnow
 from course_supporter.errors import (
@@ -45,7 +49,12 @@ from course_supporter.mentoring.schemas import (
     AgreementFigures,
     AgreementReport,
     ExerciseAgreement,
+    ExerciseProgress,
+    LearnerProgress,
+    LessonProgress,
     SubmissionCreate,
+    Verdict,
+    WeakConcept,
 )
 
 GRADE_JOB = "grade_submissions"
@@ -324,3 +333,82 @@ def _agreement(submissions: Sequence[Submission]) -> dict[str, Any]:
             bands + 1,
         ),
     }
+
+
+def _best_score(submission: Submission) -> float:
+    if submission.review_score is not None:
+        return submission.review_score
+    return submission.score or 0.0
+
+
+async def learner_progress(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+) -> LearnerProgress:
+    """Per lesson: best score per exercise, concepts still weak, where to review them."""
+    await get_course(session, tenant_id, course_id)
+    graded = await SubmissionRepository(session).graded_for_learner(
+        tenant_id, course_id, learner_ref
+    )
+    best: dict[uuid.UUID, Submission] = {}
+    attempts: dict[uuid.UUID, int] = {}
+    for submission in graded:
+        attempts[submission.exercise_id] = attempts.get(submission.exercise_id, 0) + 1
+        current = best.get(submission.exercise_id)
+        if current is None or _best_score(submission) >= _best_score(current):
+            best[submission.exercise_id] = submission
+    lessons = await lessons_of_exercises(session, course_id, list(best))
+    concepts = {str(c.id): c for c in await concepts_of_course(session, course_id)}
+    by_lesson: dict[uuid.UUID, LessonProgress] = {}
+    order: dict[uuid.UUID, tuple[int, int]] = {}
+    for exercise_id, submission in best.items():
+        if exercise_id not in lessons:
+            continue  # the exercise is gone from the course's structure
+        lesson, module_position = lessons[exercise_id]
+        order[lesson.id] = (module_position, lesson.position)
+        progress = by_lesson.setdefault(
+            lesson.id,
+            LessonProgress(
+                lesson_id=lesson.id, title=lesson.title, exercises=[], weak_concepts=[], review=[]
+            ),
+        )
+        progress.exercises.append(
+            ExerciseProgress(
+                exercise_id=exercise_id,
+                best_score=_best_score(submission),
+                max_points=submission.max_points,
+                attempts=attempts[exercise_id],
+            )
+        )
+        verdict = Verdict.model_validate(submission.verdict)
+        if label_for(_best_score(submission) / submission.max_points) == "correct":
+            continue
+        known = {w.concept_id for w in progress.weak_concepts}
+        for criterion in verdict.criteria:
+            if criterion.status == "met":
+                continue
+            for concept_id in criterion.concept_ids:
+                concept = concepts.get(str(concept_id))
+                if concept is not None and concept_id not in known:
+                    known.add(concept_id)
+                    progress.weak_concepts.append(
+                        WeakConcept(concept_id=concept_id, title=concept.title)
+                    )
+        progress.review += [r for r in verdict.review if r not in progress.review]
+    return LearnerProgress(
+        course_id=course_id,
+        learner_ref=learner_ref,
+        submissions=len(graded),
+        lessons=sorted(by_lesson.values(), key=lambda p: order[p.lesson_id]),
+    )
+
+
+async def erase_learner(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+) -> int:
+    """Delete every submission of the learner in the course (an erasure request)."""
+    await get_course(session, tenant_id, course_id)
+    erased = await SubmissionRepository(session).delete_for_learner(
+        tenant_id, course_id, learner_ref
+    )
+    await session.commit()
+    return erased
