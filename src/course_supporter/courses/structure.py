@@ -183,6 +183,7 @@ def lesson_document(
                 "grading_criteria": e.grading_criteria,
                 "difficulty": e.difficulty,
                 "max_points": e.max_points,
+                "concept_ids": e.concept_ids,
             }
             for e in exercises
         ],
