@@ -26,8 +26,8 @@ from course_supporter.jobs.service import QueueStatus, queue_status
 from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
-from course_supporter.openapi import install_openapi
 from course_supporter.mentoring.endpoints import router as mentoring_router
+from course_supporter.openapi import install_openapi
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import StorageUnavailable, build_storage
