@@ -25,6 +25,9 @@ from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
 
 
+DEFAULT_MAX_POINTS = 5.0
+
+
 @dataclass(frozen=True)
 class SavedStructure:
     version: int
@@ -95,6 +98,9 @@ async def replace_structure(
                     id=new_id(),
                     lesson_id=lesson_row.id,
                     position=pos,
+                    # Set here, not by the column default: the document is rendered before flush.
+                    max_points=DEFAULT_MAX_POINTS,
+                    concept_ids=[],
                     **exercise.model_dump(mode="json"),
                 )
                 for pos, exercise in enumerate(lesson.exercises, start=1)
