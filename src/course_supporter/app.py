@@ -43,6 +43,15 @@ STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
 RAW_UPLOAD_PATHS = [re.escape(UPLOAD_PATH) + ".+"]
 
 
+def submission_body_caps(settings: Settings) -> list[tuple[str, int]]:
+    """Room for an answer at the cap (4 bytes a character at worst), and for a class of them."""
+    one = max(settings.max_json_body_bytes, 4 * settings.max_answer_chars + 4096)
+    return [
+        (r"/api/v1/exercises/[^/]+/submissions", one),
+        (r"/api/v1/exercises/[^/]+/submissions/batch", settings.max_batch_body_bytes),
+    ]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -127,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         uncapped=STREAMING_UPLOAD_PATHS,
         raw=RAW_UPLOAD_PATHS,
+        larger=submission_body_caps(settings),
     )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(docs_router)

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
 
     max_answer_chars: int = Field(default=20_000, ge=1)
     grading_review_below: float = Field(default=0.4, ge=0, le=1)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_max_bytes: int = 20 * 1024 * 1024

@@ -191,3 +191,28 @@ async def test_another_tenants_exercise_and_submission_are_404(
         ):
             response = await api.http.request(method, url, json=json_body, headers=intruder)
             assert response.status_code == 404, (method, url, response.text)
+
+
+async def test_a_class_of_answers_fits_past_the_general_json_cap(
+    database_url: str, tmp_path: Path
+) -> None:
+    answer = "A function calls itself until a base case stops it. " * 10
+    async for api in embedded_client(database_url, tmp_path, max_json_body_bytes=4096):
+        seeded = await seed_course(api)
+        batch = {"submissions": [{"learner_ref": f"l-{n}", "answer": answer} for n in range(200)]}
+        accepted = await api.http.post(
+            f"/api/v1/exercises/{seeded.exercise_id}/submissions/batch",
+            json=batch,
+            headers=seeded.headers,
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert len(accepted.json()["ids"]) == 200
+        job = await wait_for_job(api, seeded.headers, accepted.json()["job_id"])
+        assert job["result"] == {"graded": 200}
+        # An answer just under the character cap passes; the general cap still holds elsewhere.
+        single = await submit(api, seeded, "é" * 19_000)
+        assert single.status_code == 202, single.text
+        other = await api.http.post(
+            "/api/v1/courses", json={"title": "x" * 5000}, headers=seeded.headers
+        )
+        assert other.status_code == 413
