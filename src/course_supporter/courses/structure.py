@@ -24,7 +24,6 @@ from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
 
-
 DEFAULT_MAX_POINTS = 5.0
 
 
