@@ -216,3 +216,25 @@ async def test_a_class_of_answers_fits_past_the_general_json_cap(
             "/api/v1/courses", json={"title": "x" * 5000}, headers=seeded.headers
         )
         assert other.status_code == 413
+
+
+async def test_a_rerun_grading_job_grades_nothing_twice(database_url: str, tmp_path: Path) -> None:
+    """A worker that died after the commit has its job run again: the verdicts stay as they are."""
+    from course_supporter.mentoring.service import grade_queued
+
+    async for api in embedded_client(database_url, tmp_path):
+        seeded = await seed_course(api)
+        body = await graded(api, seeded, "A function calls itself.")
+        tenant_id = (await api.http.get("/api/v1/me", headers=seeded.headers)).json()["tenant_id"]
+        async with api.db.sessions() as session:
+            again = await grade_queued(
+                session,
+                api.settings,
+                uuid.UUID(tenant_id),
+                uuid.UUID(seeded.exercise_id),
+                [uuid.UUID(body["id"])],
+            )
+            await session.commit()
+        assert again == 0
+        read = await api.http.get(f"/api/v1/submissions/{body['id']}", headers=seeded.headers)
+        assert read.json()["verdict"] == body["verdict"]
