@@ -29,6 +29,16 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "size_bytes": 10,
     },
     ("post", "/api/v1/courses/{course_id}/uploads/{upload_id}/complete"): {},
+    ("post", "/api/v1/courses/{course_id}/exercises"): {
+        "lesson_id": str(uuid.uuid4()),
+        "description": "Stolen exercise",
+    },
+    ("patch", "/api/v1/courses/{course_id}/exercises/{exercise_id}"): {"max_points": 1},
+    ("post", "/api/v1/exercises/{exercise_id}/submissions"): {"learner_ref": "l", "answer": "a"},
+    ("post", "/api/v1/exercises/{exercise_id}/submissions/batch"): {
+        "submissions": [{"learner_ref": "l", "answer": "a"}]
+    },
+    ("put", "/api/v1/submissions/{submission_id}/review"): {"score": 1, "comment": "c"},
 }
 
 

@@ -26,6 +26,7 @@ from course_supporter.jobs.service import QueueStatus, queue_status
 from course_supporter.jobs.worker import JobWorker
 from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
+from course_supporter.mentoring.endpoints import router as mentoring_router
 from course_supporter.openapi import install_openapi
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
@@ -40,6 +41,15 @@ log = structlog.get_logger(__name__)
 
 STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
 RAW_UPLOAD_PATHS = [re.escape(UPLOAD_PATH) + ".+"]
+
+
+def submission_body_caps(settings: Settings) -> list[tuple[str, int]]:
+    """Room for an answer at the cap (4 bytes a character at worst), and for a class of them."""
+    one = max(settings.max_json_body_bytes, 4 * settings.max_answer_chars + 4096)
+    return [
+        (r"/api/v1/exercises/[^/]+/submissions", one),
+        (r"/api/v1/exercises/[^/]+/submissions/batch", settings.max_batch_body_bytes),
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -126,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         uncapped=STREAMING_UPLOAD_PATHS,
         raw=RAW_UPLOAD_PATHS,
+        larger=submission_body_caps(settings),
     )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(docs_router)
@@ -136,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(courses_router)
     app.include_router(materials_router)
     app.include_router(jobs_router)
+    app.include_router(mentoring_router)
     app.include_router(reports_router)
     app.include_router(storage_router)
     install_openapi(app)

@@ -14,6 +14,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from course_supporter.cli_support import command_group, database_errors, require_database_file
 from course_supporter.jobs.cli import worker
+from course_supporter.mentoring.cli import grade
 from course_supporter.reports.cli import report_app
 from course_supporter.structuring.cli import build, evaluate_command
 from course_supporter.tenancy.cli import keys_app, tenants_app
@@ -27,6 +28,7 @@ app.add_typer(report_app, name="report")
 app.command("build")(build)
 app.command("eval")(evaluate_command)
 app.command()(worker)
+app.command("grade")(grade)
 
 
 @db_app.command("upgrade")

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     upload_sweep_interval_seconds: float = Field(default=900.0, gt=0)
     job_extra_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    max_answer_chars: int = Field(default=20_000, ge=1)
+    grading_review_below: float = Field(default=0.4, ge=0, le=1)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_max_bytes: int = 20 * 1024 * 1024
     fetch_timeout_seconds: float = 15.0

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.config import Settings
 from course_supporter.db import Database
 from course_supporter.storage.backend import ObjectStorage
 
@@ -27,3 +28,11 @@ def get_storage(request: Request) -> ObjectStorage:
 
 
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
+
+
+def get_settings_of_app(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]

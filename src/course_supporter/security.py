@@ -39,12 +39,22 @@ class BodyLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, settings: Settings, uncapped: list[str], raw: list[str]
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        uncapped: list[str],
+        raw: list[str],
+        larger: list[tuple[str, int]] | None = None,
     ) -> None:
         self.app = app
         self.max_body = settings.max_json_body_bytes
         self.uncapped = [re.compile(pattern) for pattern in uncapped]
         self.raw = [re.compile(pattern) for pattern in raw]
+        # Paths whose JSON is bigger by nature (a class's answers), each with its own cap.
+        self.larger = [(re.compile(pattern), limit) for pattern, limit in larger or []]
+
+    def _cap(self, path: str) -> int:
+        return next((limit for p, limit in self.larger if p.fullmatch(path)), self.max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,9 +66,10 @@ class BodyLimitMiddleware:
         if streams or any(p.fullmatch(scope["path"]) for p in self.raw):
             await self.app(scope, receive, send)
             return
+        cap = self._cap(scope["path"]) if self.larger else self.max_body
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(send, self.max_body, scope)
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await _too_large(send, cap, scope)
             return
         body = bytearray()
         while True:
@@ -68,8 +79,8 @@ class BodyLimitMiddleware:
                 await self.app(scope, _replay(message, receive), send)
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_body:
-                await _too_large(send, self.max_body, scope)
+            if len(body) > cap:
+                await _too_large(send, cap, scope)
                 return
             if not message.get("more_body", False):
                 break

@@ -5,6 +5,7 @@ from course_supporter.db import Base
 from course_supporter.jobs import models as jobs_models
 from course_supporter.llm import models as llm_models
 from course_supporter.materials import models as materials_models
+from course_supporter.mentoring import models as mentoring_models
 from course_supporter.tenancy import models as tenancy_models
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "jobs_models",
     "llm_models",
     "materials_models",
+    "mentoring_models",
     "tenancy_models",
 ]

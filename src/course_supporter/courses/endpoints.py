@@ -6,12 +6,15 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
-from course_supporter.courses import service, structure
+from course_supporter.courses import exercises, service, structure
 from course_supporter.courses.schemas import (
     CourseCreate,
     CourseDetail,
     CourseOut,
     CourseUpdate,
+    ExerciseCreate,
+    ExerciseOut,
+    ExerciseUpdate,
     JobAccepted,
     LessonOut,
     StructureRequest,
@@ -121,4 +124,50 @@ async def delete_course(
 ) -> Response:
     """Delete a course, its materials and their stored files."""
     await service.delete_course(session, request.app.state.storage, tenant.tenant_id, course_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{course_id}/exercises",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExerciseOut,
+    responses=body_responses(404),
+)
+async def create_exercise(
+    course_id: uuid.UUID, body: ExerciseCreate, tenant: PrepTenant, session: SessionDep
+) -> ExerciseOut:
+    """Author an exercise at the end of a lesson; `max_points` defaults to 5."""
+    exercise = await exercises.create_exercise(session, tenant.tenant_id, course_id, body)
+    return ExerciseOut.model_validate(exercise, from_attributes=True)
+
+
+@router.patch(
+    "/{course_id}/exercises/{exercise_id}",
+    response_model=ExerciseOut,
+    responses=body_responses(404),
+)
+async def update_exercise(
+    course_id: uuid.UUID,
+    exercise_id: uuid.UUID,
+    body: ExerciseUpdate,
+    tenant: PrepTenant,
+    session: SessionDep,
+) -> ExerciseOut:
+    """Change an exercise; fields left out keep their value."""
+    exercise = await exercises.update_exercise(
+        session, tenant.tenant_id, course_id, exercise_id, body
+    )
+    return ExerciseOut.model_validate(exercise, from_attributes=True)
+
+
+@router.delete(
+    "/{course_id}/exercises/{exercise_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(404),
+)
+async def delete_exercise(
+    course_id: uuid.UUID, exercise_id: uuid.UUID, tenant: PrepTenant, session: SessionDep
+) -> Response:
+    """Delete an exercise; its learners' submissions are kept."""
+    await exercises.delete_exercise(session, tenant.tenant_id, course_id, exercise_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

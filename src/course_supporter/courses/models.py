@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
@@ -111,3 +111,6 @@ class Exercise(IdMixin, Base):
     reference_solution: Mapped[str] = mapped_column(Text)
     grading_criteria: Mapped[list[str]] = mapped_column(default=list)
     difficulty: Mapped[int]
+    max_points: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
+    # The concepts it assesses (ids of the same course); empty: matched by the criteria's words.
+    concept_ids: Mapped[list[str]] = mapped_column(default=list)

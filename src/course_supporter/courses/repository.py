@@ -8,8 +8,16 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Uuid, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.courses.models import Course, CourseStructureRecord
+from course_supporter.courses.models import (
+    Concept,
+    Course,
+    CourseStructureRecord,
+    Exercise,
+    Lesson,
+    Module,
+)
 from course_supporter.db import Database, Repository
 from course_supporter.materials.models import Material
 
@@ -70,3 +78,45 @@ class CourseRepository(Repository[Course]):
         if after is not None:
             statement = statement.where(Course.id < after)
         return (await self.session.scalars(statement.order_by(Course.id.desc()).limit(limit))).all()
+
+
+class ExerciseRepository(Repository[Exercise]):
+    model = Exercise
+
+    async def get_for_tenant(
+        self, tenant_id: uuid.UUID, exercise_id: uuid.UUID
+    ) -> tuple[Exercise, uuid.UUID] | None:
+        """The exercise and its course's id, if the tenant owns it."""
+        row = (
+            await self.session.execute(
+                select(Exercise, Course.id)
+                .join(Lesson, Lesson.id == Exercise.lesson_id)
+                .join(Course, Course.id == Lesson.course_id)
+                .where(Exercise.id == exercise_id, Course.tenant_id == tenant_id)
+            )
+        ).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+
+async def concepts_of_course(session: AsyncSession, course_id: uuid.UUID) -> Sequence[Concept]:
+    """Every concept of the course's structure, lesson by lesson."""
+    statement = (
+        select(Concept)
+        .join(Lesson, Lesson.id == Concept.lesson_id)
+        .where(Lesson.course_id == course_id)
+        .order_by(Lesson.id, Concept.position)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def lessons_of_exercises(
+    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Lesson, int]]:
+    """The lesson (and its module's position) of each exercise of the course in `exercise_ids`."""
+    rows = await session.execute(
+        select(Exercise.id, Lesson, Module.position)
+        .join(Lesson, Lesson.id == Exercise.lesson_id)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course_id, Exercise.id.in_(exercise_ids))
+    )
+    return {exercise_id: (lesson, module) for exercise_id, lesson, module in rows.tuples()}

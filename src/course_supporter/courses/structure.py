@@ -24,6 +24,8 @@ from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
 
+DEFAULT_MAX_POINTS = 5.0
+
 
 @dataclass(frozen=True)
 class SavedStructure:
@@ -95,6 +97,9 @@ async def replace_structure(
                     id=new_id(),
                     lesson_id=lesson_row.id,
                     position=pos,
+                    # Set here, not by the column default: the document is rendered before flush.
+                    max_points=DEFAULT_MAX_POINTS,
+                    concept_ids=[],
                     **exercise.model_dump(mode="json"),
                 )
                 for pos, exercise in enumerate(lesson.exercises, start=1)
@@ -182,6 +187,8 @@ def lesson_document(
                 "reference_solution": e.reference_solution,
                 "grading_criteria": e.grading_criteria,
                 "difficulty": e.difficulty,
+                "max_points": e.max_points,
+                "concept_ids": e.concept_ids,
             }
             for e in exercises
         ],

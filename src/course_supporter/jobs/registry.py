@@ -14,7 +14,11 @@ from course_supporter.storage import ObjectStorage
 
 # Modules whose import registers the application's job kinds (they import this module, not
 # the other way round, so `jobs` depends on no domain).
-JOB_MODULES = ("course_supporter.ingestion.tasks", "course_supporter.structuring.tasks")
+JOB_MODULES = (
+    "course_supporter.ingestion.tasks",
+    "course_supporter.structuring.tasks",
+    "course_supporter.mentoring.tasks",
+)
 
 
 @dataclass(frozen=True)

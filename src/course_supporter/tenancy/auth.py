@@ -208,20 +208,29 @@ class ScopedApiKey(APIKeyHeader):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"This API key needs scope {self._needs}"
             )
-        limiter: RateLimiter = request.app.state.authenticator.limiter
-        try:
-            decision = await limiter.hit(context.tenant_id, scope.value, context.limit_for(scope))
-        except RateLimitUnavailableError as exc:
-            raise _limits_unavailable() from exc
-        # The request middleware adds these to whatever response follows, this 429 included.
-        request.state.rate_limit_headers = decision.raw_headers()
-        if not decision.allowed:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                f"Rate limit of {decision.limit} requests per minute for scope "
-                f"'{scope.value}' exceeded; retry after {decision.reset_after} s",
-            )
+        await charge_scope(request, context, scope)
         return context
+
+
+async def charge_scope(
+    request: Request, context: TenantContext, scope: Scope, amount: int = 1
+) -> None:
+    """Count `amount` requests against the key's limit in `scope`; 429 (counting none) if over."""
+    limiter: RateLimiter = request.app.state.authenticator.limiter
+    try:
+        decision = await limiter.hit(
+            context.tenant_id, scope.value, context.limit_for(scope), amount
+        )
+    except RateLimitUnavailableError as exc:
+        raise _limits_unavailable() from exc
+    # The request middleware adds these to whatever response follows, this 429 included.
+    request.state.rate_limit_headers = decision.raw_headers()
+    if not decision.allowed:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"Rate limit of {decision.limit} requests per minute for scope "
+            f"'{scope.value}' exceeded; retry after {decision.reset_after} s",
+        )
 
 
 def require_scope(*accepted: Scope) -> ScopedApiKey:
@@ -231,6 +240,9 @@ def require_scope(*accepted: Scope) -> ScopedApiKey:
 
 PrepTenant = Annotated[TenantContext, Depends(require_scope(Scope.PREP))]
 """Authoring endpoints: the key must hold `prep`."""
+
+CheckTenant = Annotated[TenantContext, Depends(require_scope(Scope.CHECK))]
+"""Mentoring endpoints: the key must hold `check`."""
 
 ReadTenant = Annotated[TenantContext, Depends(require_scope(Scope.CHECK, Scope.PREP))]
 """Read endpoints: `check` or `prep`; counted against `check` when the key holds it."""

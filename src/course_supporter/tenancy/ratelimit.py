@@ -214,9 +214,9 @@ async def _acquire(storage: Store, key: str, limit: int, window: int) -> bool:
 
 
 async def _acquire_and_read(
-    storage: Store, key: str, limit: int, window: int
+    storage: Store, key: str, limit: int, window: int, amount: int = 1
 ) -> tuple[bool, tuple[int, float, int, float]]:
-    allowed = await _settled(storage.acquire_sliding_window_entry(key, limit, window, 1))
+    allowed = await _settled(storage.acquire_sliding_window_entry(key, limit, window, amount))
     return allowed, await _settled(storage.get_sliding_window(key, window))
 
 
@@ -251,10 +251,12 @@ class RateLimiter:
     # The storage's sliding-window operations are called directly: the strategy object around
     # them builds keys and result tuples on every call, a third of a request's auth cost.
 
-    async def hit(self, tenant_id: uuid.UUID, scope: str, per_minute: int) -> RateDecision:
-        """Count one request of the tenant in this scope against the calling key's limit."""
+    async def hit(
+        self, tenant_id: uuid.UUID, scope: str, per_minute: int, amount: int = 1
+    ) -> RateDecision:
+        """Count `amount` requests of the tenant in this scope against the key's limit, or none."""
         key = f"tenant/{tenant_id}/{scope}"
-        allowed, window = await self._run(_acquire_and_read, key, per_minute, _WINDOW)
+        allowed, window = await self._run(_acquire_and_read, key, per_minute, _WINDOW, amount)
         previous, previous_expires_in, current, current_expires_in = window
         used = previous * previous_expires_in / _WINDOW + current
         # Seconds until one request fits again: the next weight of last minute to drop out,

@@ -1,0 +1,44 @@
+"""Learners' submissions to exercises, their verdicts and the teachers' reviews."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from course_supporter.db import Base, IdMixin, TimestampMixin
+
+
+class SubmissionStatus(StrEnum):
+    QUEUED = "queued"
+    GRADED = "graded"
+    FAILED = "failed"
+
+
+class Submission(IdMixin, TimestampMixin, Base):
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_learner", "tenant_id", "course_id", "learner_ref"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: a learner's graded work outlives a regeneration of the structure.
+    exercise_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    learner_ref: Mapped[str] = mapped_column(String(128))
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
+    job_id: Mapped[uuid.UUID | None]
+    max_points: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    review_score: Mapped[float | None] = mapped_column(Float)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None]

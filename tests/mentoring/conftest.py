@@ -1,0 +1,121 @@
+"""A course with a lesson, concepts that cite a real material, and exercises to answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from course_supporter.courses.models import Concept as ConceptRow
+from course_supporter.courses.models import Course, Exercise
+from course_supporter.courses.models import Lesson as LessonRow
+from course_supporter.courses.structure import replace_structure
+from course_supporter.materials.models import Material, MaterialStatus
+from course_supporter.structuring.schemas import (
+    Concept,
+    CourseStructure,
+    Lesson,
+    Module,
+    PageReference,
+)
+from course_supporter.structuring.schemas import Exercise as ExerciseItem
+from tests.conftest import ApiClient
+
+RECURSION = ExerciseItem(
+    description="What is recursion, and what keeps it from running forever?",
+    reference_solution="A function that calls itself; a base case stops the calls.",
+    grading_criteria=["The function calls itself", "A base case stops the recursion"],
+    difficulty=2,
+)
+UNGRADABLE = ExerciseItem(
+    description="Reflect on the lesson.", reference_solution="", grading_criteria=[], difficulty=1
+)
+
+
+@dataclass
+class Seeded:
+    headers: dict[str, str]
+    course_id: str
+    exercise_id: str
+    ungradable_id: str
+    material_id: str
+    deleted_material_id: str
+    base_case_concept_id: str
+
+
+async def seed_course(api: ApiClient, key: str | None = None) -> Seeded:
+    """Created through the services the structuring job uses, without running a model."""
+    headers = {"X-API-Key": key or await api.new_key()}
+    created = await api.http.post("/api/v1/courses", json={"title": "Recursion"}, headers=headers)
+    assert created.status_code == 201, created.text
+    course_id = uuid.UUID(created.json()["id"])
+    material_id, deleted_material_id = uuid.uuid4(), uuid.uuid4()
+    async with api.db.sessions() as session:
+        course = await session.get_one(Course, course_id)
+        session.add(
+            Material(
+                id=material_id,
+                course_id=course_id,
+                tenant_id=course.tenant_id,
+                source_type="text",
+                filename="recursion.md",
+                status=MaterialStatus.DONE,
+            )
+        )
+        structure = CourseStructure(
+            title="Recursion",
+            modules=[
+                Module(
+                    title="Functions",
+                    lessons=[
+                        Lesson(
+                            title="Recursion",
+                            concepts=[
+                                Concept(
+                                    title="Recursive call",
+                                    definition="A function calls itself on a smaller input.",
+                                    page_references=[
+                                        PageReference(material_id=material_id, page=2)
+                                    ],
+                                ),
+                                Concept(
+                                    title="Base case",
+                                    definition="The case that stops the recursion without a call.",
+                                    page_references=[
+                                        PageReference(material_id=material_id, page=3),
+                                        # A material the course no longer has: never pointed to.
+                                        PageReference(material_id=deleted_material_id, page=9),
+                                    ],
+                                ),
+                            ],
+                            exercises=[RECURSION, UNGRADABLE],
+                        )
+                    ],
+                )
+            ],
+        )
+        await replace_structure(session, course, structure, strategy=None, job_id=None)
+        await session.commit()
+        exercises = (
+            await session.scalars(
+                select(Exercise)
+                .join(LessonRow, LessonRow.id == Exercise.lesson_id)
+                .where(LessonRow.course_id == course_id)
+                .order_by(Exercise.position)
+            )
+        ).all()
+        base_case = await session.scalar(
+            select(ConceptRow.id)
+            .where(ConceptRow.title == "Base case")
+            .where(ConceptRow.lesson_id == exercises[0].lesson_id)
+        )
+    return Seeded(
+        headers=headers,
+        course_id=str(course_id),
+        exercise_id=str(exercises[0].id),
+        ungradable_id=str(exercises[1].id),
+        material_id=str(material_id),
+        deleted_material_id=str(deleted_material_id),
+        base_case_concept_id=str(base_case),
+    )
