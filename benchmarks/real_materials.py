@@ -31,8 +31,8 @@ from course_supporter.config import get_settings
 from course_supporter.db import new_id
 from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
-from course_supporter.llm.strategy import Strategy
 from course_supporter.llm.router import CallLog
+from course_supporter.llm.strategy import Strategy
 from course_supporter.structuring.architect import generate_structure
 from course_supporter.structuring.cli import source_type_of
 from course_supporter.structuring.outline import render_markdown
