@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import update
 
 from course_supporter.db import utcnow
+from course_supporter.jobs.queue import MAINTENANCE_QUEUE
 from course_supporter.jobs.worker import JobWorker
 from course_supporter.materials.models import Upload
 from course_supporter.materials.uploads import discard_expired_uploads
@@ -231,25 +233,36 @@ async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
 
 
 async def test_the_worker_sweeps_abandoned_uploads_by_itself(s3_api: ApiClient) -> None:
+    """The sweep is a periodic task of the embedded worker (in-memory queue), due every
+    UPLOAD_SWEEP_INTERVAL_SECONDS."""
     headers, course_id = await new_course(s3_api)
     upload = await prepare_multipart(s3_api, headers, course_id)
     await expire(s3_api, upload["upload_id"])
-    settings = s3_api.settings.model_copy(update={"upload_sweep_interval_seconds": 0.05})
+    interval = 2.0
+    settings = s3_api.settings.model_copy(update={"upload_sweep_interval_seconds": interval})
     storage = build_storage(settings)
-    worker = JobWorker(settings, s3_api.db, storage).start()
+    worker_ = JobWorker(settings, s3_api.db, storage)
+    assert [
+        (p.task.queue, p.cron) for p in worker_.queue.periodic_registry.periodic_tasks.values()
+    ] == [(MAINTENANCE_QUEUE, "* * * * * */2")]
+    started = time.monotonic()
+    worker = worker_.start()
     try:
-        for _ in range(200):
+        while time.monotonic() - started < 10 * interval:
             async with s3_api.db.sessions() as session:
                 if await session.get(Upload, uuid.UUID(upload["upload_id"])) is None:
                     break
             await asyncio.sleep(0.05)
         else:
             pytest.fail("the expired upload was never swept")
+        swept_after = time.monotonic() - started
     finally:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
         await storage.close()
+    # One tick of the schedule, plus the deferrer's margin and one poll of the maintenance queue.
+    assert swept_after < interval + 0.5 + settings.job_poll_interval_seconds + 0.5, swept_after
     assert stored_keys(s3_api.settings) == []  # and no multipart upload left open
 
 

@@ -11,9 +11,16 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.courses.models import Course
+from course_supporter.courses.models import Concept, Course, Exercise, Lesson
 from course_supporter.courses.rendered import RenderedCourses
-from course_supporter.courses.repository import CourseRepository, RevisionStamp, revision_stamp
+from course_supporter.courses.repository import (
+    CourseRepository,
+    ExerciseRepository,
+    RevisionStamp,
+    concepts_of_course,
+    lessons_of_exercises,
+    revision_stamp,
+)
 from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
 from course_supporter.courses.structure import structure_document
 from course_supporter.db import Database
@@ -41,6 +48,28 @@ async def get_course(session: AsyncSession, tenant_id: uuid.UUID, course_id: uui
     if course is None:
         raise NotFoundError("Course not found")
     return course
+
+
+async def get_exercise(
+    session: AsyncSession, tenant_id: uuid.UUID, exercise_id: uuid.UUID
+) -> tuple[Exercise, uuid.UUID]:
+    """The tenant's exercise and its course id; 404 for anyone else's."""
+    found = await ExerciseRepository(session).get_for_tenant(tenant_id, exercise_id)
+    if found is None:
+        raise NotFoundError("Exercise not found")
+    return found
+
+
+async def course_concepts(session: AsyncSession, course_id: uuid.UUID) -> Sequence[Concept]:
+    """Every concept of the course's structure, lesson by lesson."""
+    return await concepts_of_course(session, course_id)
+
+
+async def exercise_lessons(
+    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Lesson, int]]:
+    """The lesson (and its module's position) of each of the course's `exercise_ids`."""
+    return await lessons_of_exercises(session, course_id, exercise_ids)
 
 
 async def list_courses(

@@ -11,8 +11,12 @@ from typing import Any
 from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.formats import extension_of
 from course_supporter.jobs.registry import JobContext, PermanentJobError, register_job_kind
-from course_supporter.materials.models import Material, MaterialStatus
-from course_supporter.materials.service import INGEST_JOB
+from course_supporter.materials.service import (
+    INGEST_JOB,
+    fail_processing,
+    finish_processing,
+    start_processing,
+)
 from course_supporter.storage import ObjectNotFound
 
 GONE = "The material was deleted before it was processed"
@@ -20,23 +24,16 @@ GONE = "The material was deleted before it was processed"
 
 async def mark_material_failed(ctx: JobContext, message: str) -> None:
     async with ctx.db.sessions() as session:
-        material = await session.get(Material, ctx.subject_id)
-        if material is not None:
-            material.status = MaterialStatus.ERROR
-            material.error_message = message
-            await session.commit()
+        await fail_processing(session, ctx.subject_id, message)
 
 
 @register_job_kind(INGEST_JOB, on_failure=mark_material_failed)
 async def ingest_material(ctx: JobContext) -> dict[str, Any]:
     """Extract the material; it stays `processing` through retries and ends `done` or `error`."""
     async with ctx.db.sessions() as session:
-        material = await session.get(Material, ctx.subject_id)
-        if material is None:
-            raise PermanentJobError(GONE)
-        material.status = MaterialStatus.PROCESSING
-        material.error_message = None
-        await session.commit()
+        material = await start_processing(session, ctx.subject_id)
+    if material is None:
+        raise PermanentJobError(GONE)
     filename = material.filename or material.source_url or "material"
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cs-ingest-"))
     try:
@@ -59,12 +56,9 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
     finally:
         await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True))
     async with ctx.db.sessions() as session:
-        material = await session.get(Material, ctx.subject_id)
-        if material is None:
-            raise PermanentJobError(GONE)
-        material.document = document.model_dump(mode="json")
-        material.status = MaterialStatus.DONE
-        await session.commit()
+        stored = await finish_processing(session, ctx.subject_id, document.model_dump(mode="json"))
+    if not stored:
+        raise PermanentJobError(GONE)
     return {
         "material_id": str(ctx.subject_id),
         "title": document.title,

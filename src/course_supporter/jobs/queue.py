@@ -16,17 +16,23 @@ Procrastinate carries a single task, `run_job(job_id)`; what a job does is looke
 Embedded default (SQLite, no PostgreSQL): procrastinate's in-memory connector inside the API
 process. It forgets everything on exit, which is why the relay puts every unfinished row back
 into it at start-up: the durable state is our table, in both modes.
+
+Housekeeping (the upload sweep, stalled-job recovery) runs as procrastinate periodic tasks on
+a queue of its own, so a tick never waits behind hour-long jobs; each tick runs once across
+all workers sharing the queue (procrastinate records the deferral per tick).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, cast
 
 import procrastinate
 import psycopg
+import structlog
 from procrastinate import exceptions as queue_errors
 from procrastinate import jobs as queue_jobs
 from procrastinate.schema import SchemaManager
@@ -36,8 +42,14 @@ from sqlalchemy.engine import make_url
 from course_supporter.config import Settings
 from course_supporter.db import utcnow
 from course_supporter.jobs.execution import JobRuntime, execute_job, retry_delay
+from course_supporter.jobs.registry import PeriodicTask, periodic_tasks
+
+log = structlog.get_logger(__name__)
 
 RUN_JOB_TASK = "course_supporter.run_job"
+JOBS_QUEUE = "default"
+MAINTENANCE_QUEUE = "maintenance"
+RECOVER_STALLED = "recover_stalled_jobs"
 RUNTIME_KEY = "runtime"
 # Serialises concurrent `db upgrade` runs while procrastinate's schema is installed.
 _SCHEMA_LOCK_KEY = 0x636F_7572_7365
@@ -112,8 +124,70 @@ def build_queue(settings: Settings) -> procrastinate.App:
     else:
         connector = EmbeddedConnector()
     app = procrastinate.App(connector=connector)
-    app.task(name=RUN_JOB_TASK, pass_context=True, retry=JobRetryPolicy(settings))(_run_job)
+    app.task(
+        name=RUN_JOB_TASK, queue=JOBS_QUEUE, pass_context=True, retry=JobRetryPolicy(settings)
+    )(_run_job)
+    for periodic in periodic_tasks():
+        _schedule(app, periodic.name, periodic.interval(settings), _run_periodic(periodic))
+    if is_durable(settings):
+        # In memory the queue dies with its only worker: nothing can be left stalled.
+        _schedule(app, RECOVER_STALLED, settings.job_stalled_check_seconds, _recover_stalled)
     return app
+
+
+def cron_every(seconds: float) -> str:
+    """A cron schedule (seconds as procrastinate's 6th column) repeating evenly at most every
+    `seconds`: cron counts within the minute, hour and day, so the interval is rounded down to
+    a divisor of 60 s, of 60 min or of 24 h (at least 1 s, at most daily)."""
+    whole = max(1, int(seconds))
+    if whole < 60:
+        return f"* * * * * */{_divisor_up_to(whole, 60)}"
+    if whole < 3600:
+        return f"*/{_divisor_up_to(whole // 60, 60)} * * * *"
+    if whole < 86400:
+        return f"0 */{_divisor_up_to(whole // 3600, 24)} * * *"
+    return "0 0 * * *"
+
+
+def _divisor_up_to(limit: int, whole: int) -> int:
+    return max(d for d in range(1, limit + 1) if whole % d == 0)
+
+
+PeriodicBody = Callable[[procrastinate.JobContext, int], Awaitable[None]]
+
+
+def _schedule(app: procrastinate.App, name: str, seconds: float, body: PeriodicBody) -> None:
+    # The queueing lock skips a tick while the previous one still waits to run.
+    task = app.task(
+        name=f"course_supporter.periodic.{name}",
+        queue=MAINTENANCE_QUEUE,
+        queueing_lock=name,
+        pass_context=True,
+    )(body)
+    app.periodic(cron=cron_every(seconds), periodic_id=name)(task)
+
+
+def _run_periodic(periodic: PeriodicTask) -> PeriodicBody:
+    async def run(context: procrastinate.JobContext, timestamp: int) -> None:
+        runtime = cast(JobRuntime, context.additional_context[RUNTIME_KEY])
+        try:
+            await periodic.handler(runtime.db, runtime.storage, runtime.settings)
+        except Exception:
+            # Storage down, say: the next tick retries; a failed queue row would only pile up.
+            log.exception("periodic_task_failed", task=periodic.name)
+
+    return run
+
+
+async def _recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+    runtime = cast(JobRuntime, context.additional_context[RUNTIME_KEY])
+    try:
+        recovered = await recover_stalled_jobs(context.app, runtime.settings)
+    except Exception:
+        log.exception("stalled_job_recovery_failed")
+        return
+    if recovered:
+        log.warning("stalled_jobs_recovered", queue_job_ids=recovered)
 
 
 async def _run_job(context: procrastinate.JobContext, job_id: str) -> None:

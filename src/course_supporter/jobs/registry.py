@@ -16,6 +16,7 @@ from course_supporter.storage import ObjectStorage
 # the other way round, so `jobs` depends on no domain).
 JOB_MODULES = (
     "course_supporter.ingestion.tasks",
+    "course_supporter.materials.tasks",
     "course_supporter.structuring.tasks",
     "course_supporter.mentoring.tasks",
 )
@@ -88,6 +89,41 @@ def register_job_kind(
         return handler
 
     return register
+
+
+PeriodicHandler = Callable[[Database, ObjectStorage, Settings], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Housekeeping every worker schedules: `handler` runs once per `interval(settings)` seconds
+    across all workers (procrastinate's periodic tasks)."""
+
+    name: str
+    handler: PeriodicHandler
+    interval: Callable[[Settings], float]
+
+
+_PERIODIC: dict[str, PeriodicTask] = {}
+
+
+def register_periodic_task(
+    name: str, *, interval: Callable[[Settings], float]
+) -> Callable[[PeriodicHandler], PeriodicHandler]:
+    """Decorator: `handler` runs every `interval(settings)` seconds in some worker."""
+
+    def register(handler: PeriodicHandler) -> PeriodicHandler:
+        existing = _PERIODIC.get(name)
+        if existing is not None and existing.handler is not handler:
+            raise ValueError(f"periodic task {name!r} is already registered")
+        _PERIODIC[name] = PeriodicTask(name=name, handler=handler, interval=interval)
+        return handler
+
+    return register
+
+
+def periodic_tasks() -> list[PeriodicTask]:
+    return list(_PERIODIC.values())
 
 
 def find_job_kind(name: str) -> JobKind | None:

@@ -1,4 +1,4 @@
-"""A job worker: procrastinate's worker loop, the outbox relay and stalled-job recovery."""
+"""A job worker: procrastinate's worker loops (jobs, housekeeping) and the outbox relay."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ import structlog
 from course_supporter.config import Settings
 from course_supporter.db import Database
 from course_supporter.jobs.execution import JobRuntime
-from course_supporter.jobs.queue import RUNTIME_KEY, build_queue, is_durable, recover_stalled_jobs
+from course_supporter.jobs.queue import (
+    JOBS_QUEUE,
+    MAINTENANCE_QUEUE,
+    RUNTIME_KEY,
+    build_queue,
+    is_durable,
+)
 from course_supporter.jobs.registry import load_job_kinds
 from course_supporter.jobs.relay import redispatch_unfinished, relay_queued_jobs
-from course_supporter.materials.uploads import sweep_uploads
 from course_supporter.storage import ObjectStorage
 
 log = structlog.get_logger(__name__)
@@ -26,6 +31,7 @@ class JobWorker:
     def __init__(self, settings: Settings, db: Database, storage: ObjectStorage) -> None:
         self.settings = settings
         self.runtime = JobRuntime(db=db, storage=storage, settings=settings)
+        load_job_kinds(settings)  # before the queue is built: domains register periodic tasks
         self.queue = build_queue(settings)
         self.durable = is_durable(settings)
         self.name = f"{socket.gethostname()}-{os.getpid()}"
@@ -37,7 +43,6 @@ class JobWorker:
         return task
 
     async def run(self) -> None:
-        load_job_kinds(self.settings)
         settings = self.settings
         async with self.queue.open_async():
             if not self.durable:
@@ -46,24 +51,26 @@ class JobWorker:
             log.info("job_worker_started", name=self.name, durable=self.durable)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._relay_forever())
-                tasks.create_task(self._sweep_uploads_forever())
-                if self.durable:
-                    tasks.create_task(self._recover_forever())
-                tasks.create_task(
-                    self.queue.run_worker_async(
-                        name=self.name,
-                        concurrency=settings.job_concurrency,
-                        fetch_job_polling_interval=settings.job_poll_interval_seconds,
-                        abort_job_polling_interval=settings.job_poll_interval_seconds,
-                        shutdown_graceful_timeout=settings.job_shutdown_grace_seconds,
-                        update_heartbeat_interval=settings.job_heartbeat_seconds,
-                        stalled_worker_timeout=settings.job_stalled_after_seconds,
-                        # Our table is the record; the queue keeps only failures for inspection.
-                        delete_jobs="successful" if self.durable else "always",
-                        additional_context={RUNTIME_KEY: self.runtime},
-                        install_signal_handlers=False,
-                    )
-                )
+                tasks.create_task(self._work(JOBS_QUEUE, settings.job_concurrency))
+                # Housekeeping has its own slot: a sweep never waits behind hour-long jobs.
+                tasks.create_task(self._work(MAINTENANCE_QUEUE, 1))
+
+    async def _work(self, queue: str, concurrency: int) -> None:
+        settings = self.settings
+        await self.queue.run_worker_async(
+            name=f"{self.name}-{queue}",
+            queues=[queue],
+            concurrency=concurrency,
+            fetch_job_polling_interval=settings.job_poll_interval_seconds,
+            abort_job_polling_interval=settings.job_poll_interval_seconds,
+            shutdown_graceful_timeout=settings.job_shutdown_grace_seconds,
+            update_heartbeat_interval=settings.job_heartbeat_seconds,
+            stalled_worker_timeout=settings.job_stalled_after_seconds,
+            # Our table is the record; the queue keeps only failures for inspection.
+            delete_jobs="successful" if self.durable else "always",
+            additional_context={RUNTIME_KEY: self.runtime},
+            install_signal_handlers=False,
+        )
 
     async def _relay_forever(self) -> None:
         while True:
@@ -73,27 +80,6 @@ class JobWorker:
             except Exception:
                 log.exception("job_relay_failed")
             await asyncio.sleep(self.settings.job_relay_interval_seconds)
-
-    async def _sweep_uploads_forever(self) -> None:
-        runtime = self.runtime
-        while True:
-            try:
-                await sweep_uploads(runtime.db, runtime.storage, self.settings)
-            except Exception:
-                # Two workers sweeping the same rows, or storage down: the next round retries.
-                log.exception("upload_sweep_failed")
-            await asyncio.sleep(self.settings.upload_sweep_interval_seconds)
-
-    async def _recover_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.job_stalled_check_seconds)
-            try:
-                recovered = await recover_stalled_jobs(self.queue, self.settings)
-            except Exception:
-                log.exception("stalled_job_recovery_failed")
-                continue
-            if recovered:
-                log.warning("stalled_jobs_recovered", queue_job_ids=recovered)
 
 
 def _log_exit(task: asyncio.Task[None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from pydantic import TypeAdapter, ValidationError
@@ -26,7 +27,12 @@ from course_supporter.ingestion.errors import UnsupportedMaterialType
 from course_supporter.ingestion.formats import check_upload_type, detect_source_type
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
-from course_supporter.materials.models import Material, SourceType
+from course_supporter.materials.models import (
+    Material,
+    MaterialStatus,
+    SlideVideoMapping,
+    SourceType,
+)
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.materials.schemas import MaterialFromUrl, MaterialPosition, SlideMapping
 from course_supporter.storage import (
@@ -222,6 +228,63 @@ async def list_materials(
     return await MaterialRepository(session).page_for_course(
         tenant_id, course_id, limit=limit, after=after
     )
+
+
+async def processed_materials(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> Sequence[Material]:
+    """The course's finished materials in the tenant's order."""
+    return await MaterialRepository(session).done_for_course(tenant_id, course_id)
+
+
+async def unfinished_materials(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> Sequence[Material]:
+    """The course's materials still pending or processing."""
+    return await MaterialRepository(session).unfinished_for_course(tenant_id, course_id)
+
+
+async def slide_mappings(
+    session: AsyncSession, course_id: uuid.UUID
+) -> Sequence[SlideVideoMapping]:
+    return await SlideMappingRepository(session).for_course(course_id)
+
+
+# The material lifecycle (pending → processing → done | error) is written here only; the
+# ingestion job reports its progress through these three calls.
+
+
+async def start_processing(session: AsyncSession, material_id: uuid.UUID) -> Material | None:
+    """Mark the material `processing` (again, on a retry); None once it was deleted."""
+    material = await session.get(Material, material_id)
+    if material is None:
+        return None
+    material.status = MaterialStatus.PROCESSING
+    material.error_message = None
+    await session.commit()
+    return material
+
+
+async def finish_processing(
+    session: AsyncSession, material_id: uuid.UUID, document: dict[str, Any]
+) -> bool:
+    """Store the extracted document and mark the material `done`; False once it was deleted."""
+    material = await session.get(Material, material_id)
+    if material is None:
+        return False
+    material.document = document
+    material.status = MaterialStatus.DONE
+    await session.commit()
+    return True
+
+
+async def fail_processing(session: AsyncSession, material_id: uuid.UUID, message: str) -> None:
+    """Mark the material `error` with a message its owner can act on."""
+    material = await session.get(Material, material_id)
+    if material is not None:
+        material.status = MaterialStatus.ERROR
+        material.error_message = message
+        await session.commit()
 
 
 async def delete_material(

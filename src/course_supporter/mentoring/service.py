@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.courses.models import Concept, Exercise
-from course_supporter.courses.repository import (
-    ExerciseRepository,
-    concepts_of_course,
-    lessons_of_exercises,
+from course_supporter.courses.service import (
+    course_concepts,
+    exercise_lessons,
+    get_course,
+    get_exercise,
 )
-from course_supporter.courses.service import get_course
 from course_supporter.db import utcnow
 from course_supporter.errors import (
     ConflictError,
@@ -59,16 +59,6 @@ from course_supporter.mentoring.schemas import (
 
 GRADE_JOB = "grade_submissions"
 REFERENCE_CRITERION = "Covers the reference solution"
-
-
-async def get_exercise(
-    session: AsyncSession, tenant_id: uuid.UUID, exercise_id: uuid.UUID
-) -> tuple[Exercise, uuid.UUID]:
-    """The tenant's exercise and its course id; 404 for anyone else's."""
-    found = await ExerciseRepository(session).get_for_tenant(tenant_id, exercise_id)
-    if found is None:
-        raise NotFoundError("Exercise not found")
-    return found
 
 
 async def submit_answers(
@@ -175,7 +165,7 @@ async def grade_queued(
     )
     pointers = CoursePointers(
         exercise,
-        await concepts_of_course(session, course_id),
+        await course_concepts(session, course_id),
         await _material_ids(session, tenant_id, course_id),
     )
     for submission in queued:
@@ -356,8 +346,8 @@ async def learner_progress(
         current = best.get(submission.exercise_id)
         if current is None or _best_score(submission) >= _best_score(current):
             best[submission.exercise_id] = submission
-    lessons = await lessons_of_exercises(session, course_id, list(best))
-    concepts = {str(c.id): c for c in await concepts_of_course(session, course_id)}
+    lessons = await exercise_lessons(session, course_id, list(best))
+    concepts = {str(c.id): c for c in await course_concepts(session, course_id)}
     by_lesson: dict[uuid.UUID, LessonProgress] = {}
     order: dict[uuid.UUID, tuple[int, int]] = {}
     for exercise_id, submission in best.items():

@@ -20,7 +20,11 @@ from course_supporter.jobs.registry import (
 )
 from course_supporter.llm.calls import DatabaseCallRecorder
 from course_supporter.llm.strategy import Strategy
-from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
+from course_supporter.materials.service import (
+    processed_materials,
+    slide_mappings,
+    unfinished_materials,
+)
 from course_supporter.structuring.architect import generate_structure
 from course_supporter.structuring.schemas import parse_timecode
 
@@ -41,8 +45,8 @@ async def structure_course(
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
         title = course.title
-        materials = await MaterialRepository(session).done_for_course(tenant_id, course_id)
-        mappings = await SlideMappingRepository(session).for_course(course_id)
+        materials = await processed_materials(session, tenant_id, course_id)
+        mappings = await slide_mappings(session, course_id)
         documents = [
             MaterialDocument(
                 material_id=material.id,
@@ -94,9 +98,7 @@ async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
     `wait_for_materials` it waits, attempt-free, until no material is still processing."""
     if ctx.params.get("wait_for_materials"):
         async with ctx.db.sessions() as session:
-            unfinished = await MaterialRepository(session).unfinished_for_course(
-                ctx.tenant_id, ctx.subject_id
-            )
+            unfinished = await unfinished_materials(session, ctx.tenant_id, ctx.subject_id)
         if unfinished:
             raise JobNotReady(
                 f"Waiting for {len(unfinished)} materials to finish processing",

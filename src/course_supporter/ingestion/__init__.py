@@ -1,0 +1,1 @@
+"""Ingestion: one processor per source format turns a material into a SourceDocument."""
