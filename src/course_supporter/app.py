@@ -43,12 +43,18 @@ STREAMING_UPLOAD_PATHS = [r"/api/v1/courses/[^/]+/materials"]
 RAW_UPLOAD_PATHS = [re.escape(UPLOAD_PATH) + ".+"]
 
 
-def submission_body_caps(settings: Settings) -> list[tuple[str, int]]:
-    """Room for an answer at the cap (4 bytes a character at worst), and for a class of them."""
+# A direct upload's completion lists up to 10,000 parts (S3's limit), ~80 bytes of JSON each.
+UPLOAD_COMPLETE_BODY_BYTES = 1024**2
+
+
+def larger_body_caps(settings: Settings) -> list[tuple[str, int]]:
+    """JSON bodies allowed past MAX_JSON_BODY_BYTES: an answer at its cap (4 bytes a character
+    at worst), a class of them, and a completion with as many parts as the schema allows."""
     one = max(settings.max_json_body_bytes, 4 * settings.max_answer_chars + 4096)
     return [
         (r"/api/v1/exercises/[^/]+/submissions", one),
         (r"/api/v1/exercises/[^/]+/submissions/batch", settings.max_batch_body_bytes),
+        (r"/api/v1/courses/[^/]+/uploads/[^/]+/complete", UPLOAD_COMPLETE_BODY_BYTES),
     ]
 
 
@@ -136,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         uncapped=STREAMING_UPLOAD_PATHS,
         raw=RAW_UPLOAD_PATHS,
-        larger=submission_body_caps(settings),
+        larger=larger_body_caps(settings),
     )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(docs_router)

@@ -276,3 +276,20 @@ async def test_another_tenants_upload_is_404(s3_api: ApiClient) -> None:
         await complete(s3_api, intruder, intruder_course, upload["upload_id"])
     ).status_code == 404
     assert (await complete(s3_api, intruder, course_id, upload["upload_id"])).status_code == 404
+
+
+async def test_a_completion_with_as_many_parts_as_the_schema_allows_is_not_too_large(
+    client: ApiClient,
+) -> None:
+    """10,000 parts (S3's limit) is ~0.7 MB of JSON: past the 64 KiB cap of other bodies."""
+    headers = {"X-API-Key": await client.new_key()}
+    course = await client.http.post("/api/v1/courses", json={"title": "Parts"}, headers=headers)
+    url = f"/api/v1/courses/{course.json()['id']}/uploads/{uuid.uuid4()}/complete"
+    etag = '"' + "0" * 32 + '-1"'
+    parts = [{"part_number": n, "etag": etag} for n in range(1, 10_001)]
+    most = await client.http.post(url, json={"parts": parts}, headers=headers)
+    assert most.status_code == 404, most.text  # read to the end, then: no such upload
+    too_many = await client.http.post(
+        url, json={"parts": [*parts, {"part_number": 1, "etag": etag}]}, headers=headers
+    )
+    assert too_many.status_code == 422
