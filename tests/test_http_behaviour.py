@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,13 @@ async def test_metrics_are_protected_in_the_app_not_only_by_nginx(
     async for api in open_client(settings):
         headers = {"Authorization": header} if header else {}
         assert (await api.http.get("/metrics", headers=headers)).status_code == status
+
+
+async def test_405_names_every_method_the_path_serves(client: ApiClient) -> None:
+    for method in ("OPTIONS", "PUT"):
+        response = await client.http.request(method, "/api/v1/courses")
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "GET, POST"
+    one = await client.http.request("PUT", f"/api/v1/courses/{uuid.uuid4()}")
+    assert one.status_code == 405
+    assert one.headers["Allow"] == "DELETE, GET, PATCH"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import structlog
@@ -78,7 +79,35 @@ async def send_error(
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request.app).get_methods(request.url.path)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return error_response(request, exc.status_code, exc.detail, headers)
+
+
+class _AllowedMethods:
+    """Path → every method the API serves on it, from the app's own OpenAPI document (Starlette's
+    405 names only the first matching route's methods: POST for /courses, which has GET too)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._paths = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+             {method.upper() for method in operations})
+            for path, operations in app.openapi()["paths"].items()
+        ]  # fmt: skip
+
+    def get_methods(self, path: str) -> list[str]:
+        return sorted(
+            set().union(*(methods for regex, methods in self._paths if regex.match(path)))
+        )
+
+
+def _allowed_methods(app: FastAPI) -> _AllowedMethods:
+    cached: _AllowedMethods | None = getattr(app.state, "allowed_methods", None)
+    if cached is None:
+        cached = app.state.allowed_methods = _AllowedMethods(app)
+    return cached
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
