@@ -175,14 +175,18 @@ def stateful_config(api_key: str) -> SchemathesisConfig:
                 "examples": {"enabled": False},
                 "coverage": {"enabled": False},
                 "fuzzing": {"enabled": False},
-                "stateful": {"max-steps": 8, "inference": {"algorithms": []}},
+                "stateful": {"max-steps": 12, "inference": {"algorithms": []}},
             },
         }
     )
 
 
 def test_stateful_run_reaches_materials_lessons_and_jobs_through_links(api_key: str) -> None:
-    schema = schemathesis.openapi.from_dict(DOCUMENT, config=stateful_config(api_key))
+    # The authoring chain only (courses, materials, structure, lessons, jobs): exercises and
+    # the mentoring links need ids no generated body can guess, and would dilute the steps.
+    schema = schemathesis.openapi.from_dict(DOCUMENT, config=stateful_config(api_key)).exclude(
+        path_regex="exercises|submissions|grading|learners"
+    )
     schema.app = APP
     reached: set[str] = set()
     failures: list[str] = []

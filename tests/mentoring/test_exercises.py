@@ -79,7 +79,7 @@ async def test_bad_exercises_are_refused(database_url: str, tmp_path: Path) -> N
         course = (await api.http.get(base, headers=seeded.headers)).json()
         lesson_id = course["structure"]["modules"][0]["lessons"][0]["id"]
         cases = [
-            ({"lesson_id": str(uuid.uuid4()), "description": "x"}, 404),
+            ({"lesson_id": str(uuid.uuid4()), "description": "x"}, 422),
             ({"lesson_id": lesson_id, "description": "x", "max_points": 0}, 422),
             ({"lesson_id": lesson_id, "description": "  "}, 422),
             ({"lesson_id": lesson_id, "description": "x", "concept_ids": [str(uuid.uuid4())]}, 422),

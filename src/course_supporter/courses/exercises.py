@@ -80,7 +80,8 @@ async def _lesson(
         select(Lesson).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
     )
     if lesson is None:
-        raise NotFoundError("Lesson not found")
+        # The URL's course exists; what is wrong is a reference in the body: 422, not 404.
+        raise InvalidInputError("lesson_id is not a lesson of this course")
     return lesson
 
 
