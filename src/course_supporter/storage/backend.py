@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from course_supporter.storage.errors import StorageError, UploadTooLarge
+from course_supporter.storage.errors import StorageError, UploadIncomplete, UploadTooLarge
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +203,22 @@ class ObjectStorage(Protocol):
     async def close(self) -> None:
         """Release connections; the storage is unusable afterwards."""
         ...
+
+
+def check_received_parts(
+    received: int, size: int, numbers: Sequence[int], max_bytes: int
+) -> tuple[StorageError, bool] | None:
+    """What is wrong with the parts a direct upload holds at completion, if anything, and
+    whether the upload must be discarded (too large, or more than announced) or may go on
+    (parts missing): the same rule on every backend."""
+    if received > max_bytes:
+        return UploadTooLarge(max_bytes), True
+    if received > size:
+        message = f"parts hold {received} bytes, {size} were announced; the upload was discarded"
+        return UploadIncomplete(message), True
+    if received < size or list(numbers) != list(range(1, len(numbers) + 1)):
+        return UploadIncomplete(
+            f"{received} of {size} bytes received in parts {list(numbers)}; "
+            "upload the missing parts and complete again"
+        ), False
+    return None

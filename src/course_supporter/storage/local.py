@@ -21,6 +21,7 @@ from course_supporter.storage.backend import (
     PresignedUpload,
     StoredObject,
     UploadedPart,
+    check_received_parts,
     direct_part_size,
 )
 from course_supporter.storage.errors import (
@@ -284,19 +285,12 @@ class LocalStorage:
             raise ObjectNotFound(f"no open direct upload {upload_id!r} for {key!r}")
         received = sum(part_size for _, part_size, _ in listed)
         numbers = [number for number, _, _ in listed]
-        if received > self.max_upload_bytes:
-            await self.abort_presigned(key, upload_id)
-            raise UploadTooLarge(self.max_upload_bytes)
-        if received > size:
-            await self.abort_presigned(key, upload_id)
-            raise UploadIncomplete(
-                f"parts hold {received} bytes, {size} were announced; the upload was discarded"
-            )
-        if received < size or numbers != list(range(1, len(listed) + 1)):
-            raise UploadIncomplete(
-                f"{received} of {size} bytes received in parts {numbers}; "
-                "upload the missing parts and complete again"
-            )
+        problem = check_received_parts(received, size, numbers, self.max_upload_bytes)
+        if problem is not None:
+            refusal, discard = problem
+            if discard:
+                await self.abort_presigned(key, upload_id)
+            raise refusal
         expected = {part.part_number: part.etag.strip('"') for part in reported}
         async with await self.open_writer(key, "", max_bytes=size) as writer:
             for number, _, path in listed:

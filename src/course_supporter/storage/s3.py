@@ -37,6 +37,7 @@ from course_supporter.storage.backend import (
     PresignedUpload,
     StoredObject,
     UploadedPart,
+    check_received_parts,
     direct_part_size,
 )
 from course_supporter.storage.errors import (
@@ -374,19 +375,12 @@ class S3Storage:
                     return  # completed by an earlier call that failed after this point
                 raise ObjectNotFound(f"no open direct upload {upload_id!r} for {key!r}") from error
             numbers = [part["PartNumber"] for part in parts]
-            if received > self.max_upload_bytes:
-                await self._abort_upload(key, upload_id)
-                raise UploadTooLarge(self.max_upload_bytes)
-            if received > size:
-                await self._abort_upload(key, upload_id)
-                raise UploadIncomplete(
-                    f"parts hold {received} bytes, {size} were announced; the upload was discarded"
-                )
-            if received < size or numbers != list(range(1, len(parts) + 1)):
-                raise UploadIncomplete(
-                    f"{received} of {size} bytes received in parts {numbers}; "
-                    "upload the missing parts and complete again"
-                )
+            problem = check_received_parts(received, size, numbers, self.max_upload_bytes)
+            if problem is not None:
+                refusal, discard = problem
+                if discard:
+                    await self._abort_upload(key, upload_id)
+                raise refusal
             received_etags = {p["PartNumber"]: p["ETag"].strip('"') for p in parts}
             if reported and _etags(reported) != received_etags:
                 raise UploadIncomplete(
