@@ -114,6 +114,18 @@ else
     fail "build on the shipped tutorial sample: $(tail -n 3 "$work/build.log" "$work/build-check.log")"
 fi
 
+# ------------------------------------------------------------------ the wheel with plain pip
+# As a user installs it: pip resolves the declared dependencies itself (no lock), so a package
+# we import but reach only through another's extra shows up here.
+if python3 -m venv "$work/pip-venv" >/dev/null 2>&1 \
+    && "$work/pip-venv/bin/pip" install --quiet --disable-pip-version-check \
+        "$dest"/dist/course_supporter-*.whl >"$work/pip-install.log" 2>&1; then
+    pass "pip install of the wheel (dependencies resolved by pip, no lock)"
+    serve_health "pip-installed wheel serve (SQLite)" "$run" "$work/pip-venv/bin/course-supporter" serve
+else
+    fail "pip install of the wheel: $(tail -n 3 "$work/pip-install.log")"
+fi
+
 # ------------------------------------------------------------------ the image's install steps
 image="$work/image"
 if python3 "$repo/scripts/lib/replay_image_install.py" "$repo/Dockerfile" "$image" \
