@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -11,7 +11,8 @@ from uuid import uuid4
 import boto3  # type: ignore[import-untyped]
 import pytest
 
-from course_supporter.storage import LocalStorage, S3Storage
+from course_supporter.config import Settings
+from course_supporter.storage import LocalStorage, S3Settings, S3Storage
 from tests.s3_server import S3Server, s3_server, s3_server_with_auth
 
 __all__ = ["s3_server", "s3_server_with_auth"]
@@ -20,9 +21,14 @@ PART_SIZE = 5 * 1024 * 1024
 MAX_BYTES = 32 * 1024 * 1024
 
 
-def make_s3_storage(server: S3Server, bucket: str, **overrides: object) -> S3Storage:
+def s3_settings(**overrides: Any) -> S3Settings:
+    """The S3 backend's settings as `Settings` defaults them, with `overrides` by field name."""
+    return replace(S3Settings.from_settings(Settings(_env_file=None)), **overrides)  # type: ignore[call-arg]
+
+
+def make_s3_storage(server: S3Server, bucket: str, **overrides: Any) -> S3Storage:
     """An S3Storage on the test server with small parts and a 32 MiB limit."""
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "bucket": bucket,
         "endpoint_url": server.endpoint_url,
         "access_key_id": server.access_key_id,
@@ -31,7 +37,7 @@ def make_s3_storage(server: S3Server, bucket: str, **overrides: object) -> S3Sto
         "part_size_bytes": PART_SIZE,
         "max_upload_bytes": MAX_BYTES,
     } | overrides
-    return S3Storage(**options)  # type: ignore[arg-type]
+    return S3Storage(s3_settings(**options))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 import socket
 import time
 import tracemalloc
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,7 @@ from course_supporter.config import Settings, StorageBackend
 from course_supporter.storage import (
     InvalidKey,
     ObjectNotFound,
+    S3Settings,
     S3Storage,
     StorageUnavailable,
     UploadIncomplete,
@@ -29,7 +31,7 @@ from course_supporter.storage import (
 )
 from course_supporter.storage.backend import direct_part_size
 from tests.s3_server import S3Server, free_port
-from tests.storage.conftest import MAX_BYTES, PART_SIZE, BucketView, make_s3_storage
+from tests.storage.conftest import MAX_BYTES, PART_SIZE, BucketView, make_s3_storage, s3_settings
 
 KEY = "tenants/t1/courses/c1/materials/m1/lecture.mp4"
 
@@ -154,7 +156,7 @@ async def test_without_checksums_uploads_are_signed_and_plain(
 def test_checksums_are_off_for_backblaze_unless_chosen(
     checksum: str, endpoint_url: str | None, sends: bool
 ) -> None:
-    storage = S3Storage(bucket="b", endpoint_url=endpoint_url, checksum=checksum)  # type: ignore[arg-type]
+    storage = S3Storage(s3_settings(bucket="b", endpoint_url=endpoint_url, checksum=checksum))
     assert storage.sends_checksums is sends
 
 
@@ -219,7 +221,7 @@ async def test_a_storage_error_mid_upload_aborts(
     parts_in_flight: int,
 ) -> None:
     # moto answers 500 (real S3: 404) for a vanished upload; don't sit through the retries
-    monkeypatch.setattr("course_supporter.storage.s3.MAX_ATTEMPTS", 1)
+    monkeypatch.setattr("course_supporter.storage.s3.connection.MAX_ATTEMPTS", 1)
     storage = make_s3_storage(s3_server, bucket_view.bucket, parts_in_flight=parts_in_flight)
     writer = await storage.open_writer(KEY, "video/mp4")
     await writer.write(os.urandom(PART_SIZE))
@@ -285,7 +287,7 @@ async def test_delete_prefix_removes_objects_and_open_uploads_of_one_course(
 async def test_delete_prefix_pages_through_many_objects(
     s3_storage: S3Storage, bucket_view: BucketView, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("course_supporter.storage.s3.DELETE_BATCH", 4)
+    monkeypatch.setattr("course_supporter.storage.s3.objects.DELETE_BATCH", 4)
     for index in range(10):
         bucket_view.client.put_object(
             Bucket=bucket_view.bucket, Key=f"tenants/t1/courses/c1/materials/m{index}/f", Body=b""
@@ -300,10 +302,12 @@ async def test_check_passes_on_a_healthy_bucket(s3_storage: S3Storage) -> None:
 
 async def test_check_reports_wrong_credentials(s3_server_with_auth: S3Server) -> None:
     storage = S3Storage(
-        bucket="any",
-        endpoint_url=s3_server_with_auth.endpoint_url,
-        access_key_id="AKIAWRONGWRONGWRONG",
-        secret_access_key="wrong",
+        s3_settings(
+            bucket="any",
+            endpoint_url=s3_server_with_auth.endpoint_url,
+            access_key_id="AKIAWRONGWRONGWRONG",
+            secret_access_key="wrong",
+        )
     )
     with pytest.raises(StorageUnavailable, match=r"denied access.*S3_ACCESS_KEY_ID"):
         await storage.check()
@@ -313,7 +317,7 @@ async def test_check_reports_wrong_credentials(s3_server_with_auth: S3Server) ->
 async def test_check_reports_an_unreachable_endpoint() -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     storage = S3Storage(
-        bucket="any", endpoint_url=endpoint, access_key_id="a", secret_access_key="b"
+        s3_settings(bucket="any", endpoint_url=endpoint, access_key_id="a", secret_access_key="b")
     )
     with pytest.raises(StorageUnavailable, match=f"cannot reach S3 endpoint {endpoint}"):
         await storage.check()
@@ -491,4 +495,21 @@ def test_build_storage_selects_s3(s3_server: S3Server) -> None:
     )
     storage = build_storage(settings)
     assert isinstance(storage, S3Storage)
-    assert storage.part_size_bytes == PART_SIZE
+    assert storage.settings.part_size_bytes == PART_SIZE
+
+
+def test_s3_settings_are_read_once_from_the_documented_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("S3_BUCKET", "from-env")
+    monkeypatch.setenv("S3_PRESIGN_ENDPOINT_URL", "https://files.example.com")
+    monkeypatch.setenv("S3_PARTS_IN_FLIGHT", "3")
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "4096")
+    settings = S3Settings.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert (settings.bucket, settings.presign_endpoint_url) == (
+        "from-env",
+        "https://files.example.com",
+    )
+    assert (settings.parts_in_flight, settings.max_upload_bytes) == (3, 4096)
+    with pytest.raises(ValueError, match="part size"):
+        S3Storage(replace(settings, part_size_bytes=1024))

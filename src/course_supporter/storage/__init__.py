@@ -35,29 +35,14 @@ from course_supporter.storage.keys import (
     safe_filename,
 )
 from course_supporter.storage.local import LocalStorage
-from course_supporter.storage.s3 import S3Storage
+from course_supporter.storage.s3 import S3Settings, S3Storage
 from course_supporter.storage.streaming import ReceivedUpload, receive_multipart_upload
 
 
 def build_storage(settings: Settings) -> ObjectStorage:
     """The backend `STORAGE_BACKEND` selects, configured from settings."""
     if settings.storage_backend is StorageBackend.S3:
-        return S3Storage(
-            bucket=settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url,
-            presign_endpoint_url=settings.s3_presign_endpoint_url,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key,
-            region=settings.s3_region,
-            addressing_style=settings.s3_addressing_style,
-            create_bucket=settings.s3_create_bucket,
-            part_size_bytes=settings.s3_part_size_bytes,
-            parts_in_flight=settings.s3_parts_in_flight,
-            checksum=settings.s3_checksum,
-            max_upload_bytes=settings.max_upload_bytes,
-            presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
-            health_check_timeout_seconds=settings.health_check_timeout_seconds,
-        )
+        return S3Storage(S3Settings.from_settings(settings))
     secret = settings.upload_signing_secret
     return LocalStorage(
         settings.storage_dir,
@@ -86,6 +71,7 @@ __all__ = [
     "PresignedPart",
     "PresignedUpload",
     "ReceivedUpload",
+    "S3Settings",
     "S3Storage",
     "SignatureRejected",
     "StorageError",

@@ -222,3 +222,20 @@ def check_received_parts(
             "upload the missing parts and complete again"
         ), False
     return None
+
+
+async def check_stored_size(storage: ObjectStorage, key: str, size: int) -> int:
+    """The size of a finished direct upload, which must be the announced `size`: an object
+    of any other size, or past the limit, is deleted and refused (the same on every backend)."""
+    stored = await storage.head(key)
+    if stored is None:
+        raise UploadIncomplete(f"nothing has been uploaded to {key!r} yet")
+    if stored > storage.max_upload_bytes:
+        await storage.delete(key)
+        raise UploadTooLarge(storage.max_upload_bytes)
+    if stored != size:
+        await storage.delete(key)
+        raise UploadIncomplete(
+            f"uploaded object has {stored} bytes, {size} were announced; it was discarded"
+        )
+    return stored

@@ -22,6 +22,7 @@ from course_supporter.storage.backend import (
     StoredObject,
     UploadedPart,
     check_received_parts,
+    check_stored_size,
     direct_part_size,
 )
 from course_supporter.storage.errors import (
@@ -222,17 +223,7 @@ class LocalStorage:
         assembled = None
         if upload_id is not None:
             assembled = await self._assemble_parts(key, size, upload_id, parts)
-        stored_size = await self.head(key)
-        if stored_size is None:
-            raise UploadIncomplete(f"nothing has been uploaded to {key!r} yet")
-        if stored_size > self.max_upload_bytes:
-            await self.delete(key)
-            raise UploadTooLarge(self.max_upload_bytes)
-        if stored_size != size:
-            await self.delete(key)
-            raise UploadIncomplete(
-                f"uploaded object has {stored_size} bytes, {size} were announced; it was discarded"
-            )
+        stored_size = await check_stored_size(self, key, size)
         return assembled or StoredObject(key, stored_size, None)
 
     async def abort_presigned(self, key: str, upload_id: str | None = None) -> None:
