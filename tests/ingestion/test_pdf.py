@@ -76,8 +76,9 @@ async def test_bookmarks_define_sections_and_the_page_chrome_is_gone(
     path = tmp_path / "manual.pdf"
     path.write_bytes(manual_pdf(PAGES, OUTLINE))
     document = await _extract(path, settings, "presentation")
-    assert document.metadata["outline"] == "bookmarks"
-    assert document.metadata["layout"] == "document"
+    assert document.metadata.outline == "bookmarks"
+    assert document.metadata.layout == "document"
+    assert (document.metadata.page_count, document.metadata.slide_count) == (len(PAGES), None)
     assert document.title == "Practical Rust"
     assert _headings(document) == [
         ("1 Getting started", 1, 2, 3),
@@ -113,7 +114,7 @@ async def test_broken_bookmarks_fall_back_to_headings_from_type(
     broken = [Bookmark("Chapter one", -1), Bookmark("Chapter two", -1), Bookmark("Three", -1)]
     path.write_bytes(manual_pdf(PAGES, broken))
     document = await _extract(path, settings)
-    assert document.metadata["outline"] == "fonts"
+    assert document.metadata.outline == "fonts"
     assert _headings(document) == [
         ("1 Getting started", 1, 2, 3),
         ("1.1 Installing", 2, 2, 3),

@@ -33,8 +33,8 @@ async def test_deck_exported_to_pdf_is_cited_by_slide_only(
         (ChunkKind.SLIDE_TEXT, "Cells, organelles and energy", None, 3),
     ]
     assert document.source_type == "presentation"
-    assert document.metadata["layout"] == "slides"
-    assert document.metadata["slide_count"] == 3
+    assert document.metadata.layout == "slides"
+    assert document.metadata.slide_count == 3
     assert document.title == "Cell biology"  # the first slide's title
 
 
@@ -92,7 +92,7 @@ async def test_pptx_titles_body_and_notes_per_slide(pptx_file: Path, settings: S
         ("slide_text", "Mutations change the sequence", 3),
         ("speaker_notes", "Ask the class for examples", 3),
     ]
-    assert document.metadata["slides"] == 3
+    assert document.metadata.slide_count == 3
 
 
 async def test_pptx_that_is_not_a_zip(tmp_path: Path, settings: Settings) -> None:

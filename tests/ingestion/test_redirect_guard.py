@@ -213,7 +213,7 @@ async def test_video_url_redirecting_to_a_public_page_is_followed(
     local_settings: Settings, base_url: str, web_server: _TestServer
 ) -> None:
     document = await _extract("video", _redirect(base_url, "/video-page"), local_settings)
-    assert document.metadata["transcript_source"] == "author_subtitles"
+    assert document.metadata.transcript_source == "author_subtitles"
     assert "/clip.vtt" in web_server.requests
 
 

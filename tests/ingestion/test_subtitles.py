@@ -85,7 +85,7 @@ async def test_a_lecture_splits_into_timed_topics(tmp_path: Path, settings: Sett
     headings = [c for c in document.chunks if c.kind is ChunkKind.HEADING]
     spans = [(h.ref.start_seconds, h.ref.end_seconds) for h in headings]
     assert spans == [(1.0, 72.5), (76.0, 147.5), (151.0, 222.5)]
-    assert document.metadata["topics"] == 3
+    assert document.metadata.topics == 3
     assert "Package" in headings[0].text and "Dependenc" in headings[1].text
     assert "Script" in headings[2].text
     # Each heading opens its topic: the cues that follow it lie inside its span.
@@ -112,7 +112,7 @@ async def test_overlapping_cues_are_trimmed(tmp_path: Path, settings: Settings) 
     document = await _extract(path, settings)
     assert [(c.ref.start_seconds, c.ref.end_seconds) for c in document.chunks] == [
         (1.0, 4.0), (4.0, 6.0)]  # fmt: skip
-    assert document.metadata["trimmed_cues"] == 1
+    assert document.metadata.trimmed_cues == 1
 
 
 async def test_backwards_cues_are_refused_with_the_cue_number(

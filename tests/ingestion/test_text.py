@@ -192,8 +192,11 @@ async def test_markdown_front_matter_is_metadata_never_text(
     )
     document = await _extract(path, settings)
     assert document.title == "npm-init"
-    assert document.metadata["front_matter_section"] == 1
-    assert document.metadata["front_matter_description"] == "Create a package.json file"
+    assert document.metadata.front_matter == {
+        "title": "npm-init",
+        "section": 1,
+        "description": "Create a package.json file",
+    }
     assert _outline(document) == [
         ("heading", "npm-init", 1),
         ("heading", "Synopsis", 2),

@@ -45,7 +45,7 @@ async def test_webvtt_cues_become_timed_transcript_chunks(
         (ChunkKind.TRANSCRIPT, "Welcome to cells.", 1.0, 4.5),
         (ChunkKind.TRANSCRIPT, "Mitochondria\nmake ATP.", 65.25, 69.0),
     ]
-    assert document.metadata["skipped_cues"] == 0
+    assert document.metadata.skipped_cues == 0
 
 
 async def test_srt_is_read_too(tmp_path: Path, settings: Settings) -> None:
@@ -70,7 +70,7 @@ async def test_a_few_broken_cues_are_skipped_and_counted(
     path.write_text(f"WEBVTT\n\n{good}00:00:xx.000 --> 00:00:21.000\nBroken\n\n", encoding="utf-8")
     document = await _extract(path, settings)
     assert len(document.chunks) == 19
-    assert document.metadata["skipped_cues"] == 1
+    assert document.metadata.skipped_cues == 1
     assert "Broken" not in [c.text for c in document.chunks]
 
 
@@ -200,7 +200,8 @@ async def test_video_page_subtitles_through_yt_dlp(local_settings: Settings, bas
         ("Welcome to the lecture on cells.", 1.0, 4.5),
         ("Today we look at mitochondria.", 5.0, 9.25),
     ]
-    assert document.metadata["transcript_source"] == "author_subtitles"
+    assert document.metadata.transcript_source == "author_subtitles"
+    assert document.metadata.source_url == url
 
 
 async def test_yt_dlp_requests_to_unchecked_hosts_are_refused(

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+import pytest
+from pydantic import ValidationError
+
+from course_supporter.config import Settings
+from course_supporter.ingestion.document import (
+    Chunk,
+    ChunkKind,
+    DocumentMetadata,
+    Reference,
+    SourceDocument,
+)
+from course_supporter.ingestion.fetching import FetchedPage
 from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.ingestion.web import WebPageProcessor
 from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import (
     Concept,
@@ -216,3 +228,121 @@ def test_references_whose_location_lacks_the_term_are_dropped_and_counted() -> N
     assert [r.url for r in kept.web_references] == ["ch04-01-ownership.html#what-is-ownership"]
     assert not (kept.page_references or kept.slide_references or kept.timecodes)
     assert all("the term is not there" in d for d in check.dropped_details)
+
+
+def test_a_redirected_page_is_cited_by_the_given_and_the_final_url() -> None:
+    given, final = "https://example.org/old-guide", "https://example.org/guide/v2/"
+    page = FetchedPage(
+        url=final,
+        content_type="text/html",
+        charset="utf-8",
+        body=b"<html><body><main><h1 id='phloem'>Phloem</h1>"
+        b"<p>Phloem carries sugars through the plant, downwards and upwards.</p>"
+        b"<p>Each sieve tube of phloem has companion cells beside it.</p></main></body></html>",
+    )
+    document = WebPageProcessor(Settings(_env_file=None)).reduce(page, given)  # type: ignore[call-arg]
+    assert (document.metadata.source_url, document.metadata.final_url) == (given, final)
+    material = MaterialDocument(WEB, "web", given, document)
+    concept = Concept(
+        title="Phloem",
+        definition="Phloem carries sugars.",
+        web_references=[
+            WebReference(material_id=WEB, url=final),
+            WebReference(material_id=WEB, url=given),
+            WebReference(material_id=WEB, url=f"{final}#phloem"),
+            WebReference(material_id=WEB, url="https://example.org/guide/v1/"),
+        ],
+    )
+
+    check = drop_missing_references(structure_with(concept), [material])
+
+    kept = check.structure.modules[0].lessons[0].concepts[0].web_references
+    assert [ref.url for ref in kept] == [final, given, f"{final}#phloem"]
+    assert check.dropped == 1
+
+
+def test_slide_count_and_duration_vouch_for_slides_and_times_without_text() -> None:
+    deck = MaterialDocument(
+        DECK,
+        "presentation",
+        "deck.pptx",
+        SourceDocument(
+            source_type="presentation",
+            title="Deck",
+            chunks=[Chunk(kind=ChunkKind.SLIDE_TEXT, text="Xylem", ref=Reference(slide=1))],
+            metadata=DocumentMetadata(slide_count=4),  # slides 2-4 are pictures only
+        ),
+    )
+    talk = MaterialDocument(
+        VIDEO,
+        "video",
+        "talk.mp4",
+        SourceDocument(
+            source_type="video",
+            title="Talk",
+            chunks=[
+                Chunk(
+                    kind=ChunkKind.TRANSCRIPT,
+                    text="Xylem.",
+                    ref=Reference(start_seconds=5.0, end_seconds=9.0),
+                )
+            ],
+            metadata=DocumentMetadata(duration_seconds=1200.0),  # then silence
+        ),
+    )
+    lesson = Lesson(
+        title="L",
+        video_material_id=VIDEO,
+        video_start="00:00:00",
+        video_end="00:20:00",
+        slides_material_id=DECK,
+        slide_start=1,
+        slide_end=4,
+    )
+
+    check = drop_missing_references(
+        structure_with(Concept(title="X", definition="d"), lesson), [deck, talk]
+    )
+
+    checked = check.structure.modules[0].lessons[0]
+    assert check.dropped == 0
+    assert (checked.video_start, checked.video_end) == ("00:00:00", "00:20:00")
+    assert (checked.slide_start, checked.slide_end) == (1, 4)
+
+
+def test_documents_stored_under_the_earlier_metadata_names_still_load() -> None:
+    stored = {
+        "source_type": "text",
+        "title": "Old",
+        "metadata": {
+            "filename": "old.md",
+            "pages": 12,
+            "slides": 3,
+            "url": "https://example.org/a",
+            "audio_seconds": 61.5,
+            "front_matter_section": 1,
+            "characters": 40,
+        },
+    }
+    metadata = SourceDocument.model_validate(stored).metadata
+    assert metadata == DocumentMetadata(
+        filename="old.md",
+        page_count=12,
+        slide_count=3,
+        source_url="https://example.org/a",
+        duration_seconds=61.5,
+        front_matter={"section": 1},
+        characters=40,
+    )
+    # What is stored now holds only the fields that apply.
+    assert metadata.model_dump(mode="json") == {
+        "filename": "old.md",
+        "characters": 40,
+        "source_url": "https://example.org/a",
+        "page_count": 12,
+        "slide_count": 3,
+        "duration_seconds": 61.5,
+        "front_matter": {"section": 1},
+    }
+    with pytest.raises(ValidationError):
+        DocumentMetadata.model_validate({"page_cuont": 3})

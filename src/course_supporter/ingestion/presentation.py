@@ -15,7 +15,12 @@ from pptx.shapes.group import GroupShape
 from course_supporter.config import Settings
 from course_supporter.ingestion.archives import check_office_zip
 from course_supporter.ingestion.chunks import ChunkCollector
-from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.document import (
+    ChunkKind,
+    DocumentMetadata,
+    Reference,
+    SourceDocument,
+)
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.pdf_layout import (
     add_document,
@@ -67,25 +72,24 @@ class PdfProcessor:
                     "upload a PDF exported with text, or run OCR on it first"
                 )
             collector = ChunkCollector(self.max_chars, filename)
-            metadata: dict[str, str | int | float | bool | None] = {
-                "filename": filename, "format": "pdf", "pages": len(pages)}  # fmt: skip
+            metadata = DocumentMetadata(filename=filename, format="pdf")
             heading = None
             if is_slide_deck(pages):
                 add_slides(collector, pages)
                 source_type = "presentation"
-                metadata.update(layout="slides", slide_count=len(pages))
+                metadata.layout, metadata.slide_count = "slides", len(pages)
             else:
                 heading = title_page_heading(pages, body_size(pages))
                 removed = remove_running_lines(pages)
                 sections = bookmark_sections(pdf, pages)
-                outline = "bookmarks"
+                metadata.outline = "bookmarks"
                 if sections is None:
                     sections = font_sections(pages, body_size(pages))
-                    outline = "fonts" if sections else "none"
+                    metadata.outline = "fonts" if sections else "none"
                 add_document(collector, pages, sections)
                 source_type = "text"
-                metadata.update(layout="document", page_count=len(pages), outline=outline,
-                                running_lines_removed=removed)  # fmt: skip
+                metadata.layout, metadata.page_count = "document", len(pages)
+                metadata.running_lines_removed = removed
             title = str(pdf.get_metadata_dict().get("Title") or "").strip()
         except pypdfium2.PdfiumError:
             raise IngestionError(
@@ -93,7 +97,7 @@ class PdfProcessor:
             ) from None
         finally:
             pdf.close()
-        metadata["characters"] = collector.total_chars
+        metadata.characters = collector.total_chars
         return SourceDocument(
             source_type=source_type,
             title=title or heading or collector.first_heading() or Path(filename).stem,
@@ -167,8 +171,8 @@ class PptxProcessor:
             title=deck.core_properties.title or deck_title or collector.first_heading()
             or Path(filename).stem,
             chunks=collector.chunks,
-            metadata={"filename": filename, "format": "pptx", "slides": slides,
-                      "slide_count": slides, "characters": collector.total_chars},
+            metadata=DocumentMetadata(filename=filename, format="pptx", slide_count=slides,
+                                      characters=collector.total_chars),
         )  # fmt: skip
 
 

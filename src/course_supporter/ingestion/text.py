@@ -21,7 +21,13 @@ from markdown_it.token import Token
 from course_supporter.config import Settings
 from course_supporter.ingestion.archives import check_office_zip, count_tags
 from course_supporter.ingestion.chunks import ChunkCollector
-from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.document import (
+    Chunk,
+    ChunkKind,
+    DocumentMetadata,
+    Reference,
+    SourceDocument,
+)
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.html_text import main_content
 
@@ -66,7 +72,7 @@ def _document(
         source_type=source_type,
         title=title or collector.first_heading() or Path(filename).stem,
         chunks=collector.chunks,
-        metadata={"filename": filename, "characters": collector.total_chars, **meta},
+        metadata=DocumentMetadata(filename=filename, characters=collector.total_chars, **meta),
     )
 
 
@@ -174,11 +180,11 @@ def _outlined_document(
     for chunk in headings:
         chunk.ref.heading_level = (chunk.ref.heading_level or 1) + shift
     scalars = {
-        f"front_matter_{key}": value
+        key: value
         for key, value in front.items()
         if isinstance(key, str) and isinstance(value, str | int | float | bool)
     }
-    return _document("text", filename, collector, title=title, **meta, **scalars)
+    return _document("text", filename, collector, title=title, front_matter=scalars or None, **meta)
 
 
 class PlainTextProcessor:

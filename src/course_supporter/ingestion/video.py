@@ -65,7 +65,7 @@ def _spoken_document(
         label=label,
         transcript_source="speech_to_text",
         speech_engine=SPEECH_ENGINE,
-        audio_seconds=round(audio_seconds, 3),
+        duration_seconds=round(audio_seconds, 3),
         **metadata,
     )
 
@@ -118,7 +118,7 @@ class VideoPageProcessor:
                         title=title,
                         max_chars=self.settings.ingest_max_text_chars,
                         label=url,
-                        url=url,
+                        source_url=url,
                         transcript_source=kind,
                         subtitle_language=language,
                         skipped_cues=parsed.broken,
@@ -127,7 +127,7 @@ class VideoPageProcessor:
                 media = await self._in_thread(ydl, self._download_audio, ydl, info, Path(workdir))
                 wav = await extract_audio(media, Path(workdir), self.settings, url)
                 cues = await asyncio.to_thread(transcribe, wav, model_path)
-        return _spoken_document(cues, title, url, self.settings, url=url)
+        return _spoken_document(cues, title, url, self.settings, source_url=url)
 
     def _params(self, workdir: Path) -> dict[str, Any]:
         return {

@@ -6,7 +6,7 @@ import asyncio
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.chunks import ChunkCollector
-from course_supporter.ingestion.document import ChunkKind, SourceDocument
+from course_supporter.ingestion.document import ChunkKind, DocumentMetadata, SourceDocument
 from course_supporter.ingestion.fetching import FetchedPage, fetch_page
 from course_supporter.ingestion.html_text import main_content
 
@@ -19,9 +19,9 @@ class WebPageProcessor:
 
     async def extract(self, url: str) -> SourceDocument:
         page = await fetch_page(url, self.settings)
-        return await asyncio.to_thread(self.reduce, page)
+        return await asyncio.to_thread(self.reduce, page, url)
 
-    def reduce(self, page: FetchedPage) -> SourceDocument:
+    def reduce(self, page: FetchedPage, source_url: str | None = None) -> SourceDocument:
         """The page's main content; every chunk cites the final URL (and its heading's anchor)."""
         collector = ChunkCollector(self.settings.ingest_max_text_chars, page.url)
         content = main_content(page.text(), page.url, url=page.url)
@@ -30,6 +30,6 @@ class WebPageProcessor:
             source_type="web",
             title=content.title or collector.first_heading() or page.url,
             chunks=collector.chunks,
-            metadata={"url": page.url, "extractor": "trafilatura",
-                      "characters": collector.total_chars},
+            metadata=DocumentMetadata(source_url=source_url or page.url, final_url=page.url,
+                                      extractor="trafilatura", characters=collector.total_chars),
         )  # fmt: skip

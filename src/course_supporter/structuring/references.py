@@ -81,19 +81,20 @@ def collect_locations(material: MaterialDocument) -> MaterialLocations:
     """Every page, slide, time and URL a material's chunks and metadata vouch for."""
     locations = MaterialLocations()
     document = material.document
-    if material.label.startswith(("http://", "https://")):
-        locations.urls.add(normalize_url(material.label))
-    for key in ("url", "source_url", "final_url"):
-        value = document.metadata.get(key)
-        if isinstance(value, str) and value:
-            locations.urls.add(normalize_url(value))
-    for key, target in (("page_count", locations.pages), ("slide_count", locations.slides)):
-        count = document.metadata.get(key)
-        if isinstance(count, int) and not isinstance(count, bool):
+    metadata = document.metadata
+    # A fetched page answers to the address it was given as and to where redirects led.
+    page_urls = {
+        normalize_url(url)
+        for url in (material.label, metadata.source_url, metadata.final_url)
+        if url and url.startswith(("http://", "https://"))
+    }
+    locations.urls.update(page_urls)
+    for count, target in ((metadata.page_count, locations.pages),
+                          (metadata.slide_count, locations.slides)):  # fmt: skip
+        if count:
             target.update(range(1, count + 1))
-    duration = document.metadata.get("duration_seconds")
-    if isinstance(duration, int | float) and not isinstance(duration, bool) and duration > 0:
-        locations.include_time(0.0, float(duration))
+    if metadata.duration_seconds:
+        locations.include_time(0.0, metadata.duration_seconds)
     base_url = normalize_url(material.label)
     for chunk in document.chunks:
         ref = chunk.ref
@@ -114,9 +115,10 @@ def collect_locations(material: MaterialDocument) -> MaterialLocations:
         if ref.anchor:
             # A file uploaded from a site is cited by its name and the heading's id.
             locations.urls.add(url)
-        locations.url_text.setdefault(url, []).append(text)
-        if ref.anchor:
-            locations.url_text.setdefault(f"{url}#{ref.anchor}", []).append(text)
+        for alias in page_urls if url in page_urls else (url,):
+            locations.url_text.setdefault(alias, []).append(text)
+            if ref.anchor:
+                locations.url_text.setdefault(f"{alias}#{ref.anchor}", []).append(text)
         if "http" in chunk.text:
             for cited in URL_PATTERN.findall(chunk.text):
                 locations.urls.add(normalize_url(cited))
