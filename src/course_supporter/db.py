@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import uuid_utils.compat as uuid_compat
-from sqlalchemy import JSON, DateTime, Executable, MetaData, Row, event, text
+from sqlalchemy import JSON, DateTime, Executable, MetaData, Row, Select, event, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -243,7 +244,7 @@ ModelT = TypeVar("ModelT", bound="Base")
 
 
 class Repository(Generic[ModelT]):
-    """Queries for one table; tenant-owned tables go through `TenantRepository`."""
+    """Queries for one table; tenant-owned tables go through `TenantScopedRepository`."""
 
     model: type[ModelT]
 
@@ -258,3 +259,19 @@ class Repository(Generic[ModelT]):
     async def delete(self, obj: ModelT) -> None:
         await self.session.delete(obj)
         await self.session.flush()
+
+
+class TenantScopedRepository(Repository[ModelT]):
+    """Queries for a table whose rows belong to a tenant: every query starts from `scoped`."""
+
+    def scoped(self, tenant_id: uuid.UUID) -> Select[ModelT]:
+        """The base statement: this table's rows of one tenant, and no other's."""
+        return select(self.model).where(self.model.__table__.c.tenant_id == tenant_id)
+
+    async def get_one_or_none(self, tenant_id: uuid.UUID, *where: Any) -> ModelT | None:
+        """The tenant's one row matching `where`, or None (another tenant's row is None too)."""
+        return await self.session.scalar(self.scoped(tenant_id).where(*where))
+
+    async def rows(self, statement: Select[ModelT]) -> Sequence[ModelT]:
+        """Every row `statement` selects, in its order."""
+        return (await self.session.scalars(statement)).all()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from course_supporter.errors import InvalidInputError
 
 ItemT = TypeVar("ItemT")
+RowT = TypeVar("RowT")
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -61,3 +65,40 @@ def page_request(
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+IdentifiedT = TypeVar("IdentifiedT", bound=_Identified)
+
+
+def paged(
+    statement: Select[Any],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    page: PageRequest,
+    *,
+    newest_first: bool = False,
+) -> Select[Any]:
+    """`statement` cut to one page in id order (UUIDv7: creation order), with one row beyond
+    it so that `page_of` can tell whether another page follows."""
+    if page.after is not None:
+        statement = statement.where(
+            id_column < page.after if newest_first else id_column > page.after
+        )
+    order = id_column.desc() if newest_first else id_column.asc()
+    return statement.order_by(order).limit(page.limit + 1)
+
+
+def page_of(
+    rows: Sequence[IdentifiedT], page: PageRequest, item: Callable[[IdentifiedT], ItemT]
+) -> Page[ItemT]:
+    """The response for rows a `paged` statement read: the page's items and the next cursor."""
+    shown = rows[: page.limit]
+    more = len(rows) > page.limit
+    return Page(
+        items=[item(row) for row in shown],
+        next_cursor=encode_cursor(shown[-1].id) if more else None,
+    )

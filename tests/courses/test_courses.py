@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy import insert
+
+from course_supporter.courses.models import Course
+from course_supporter.db import new_id
+from course_supporter.materials.models import Material
 from tests.conftest import ApiClient
 
 
@@ -79,3 +86,31 @@ async def test_bad_ids_and_cursors_are_422(client: ApiClient) -> None:
     for params in ({"cursor": "%%%"}, {"cursor": "abc"}, {"limit": 0}, {"limit": 101}):
         response = await client.http.get("/api/v1/courses", params=params, headers=headers)
         assert response.status_code == 422, params
+
+
+async def test_a_course_renders_every_material_past_any_page_size(client: ApiClient) -> None:
+    headers = {"X-API-Key": await client.new_key()}
+    created = await client.http.post("/api/v1/courses", json={"title": "Big"}, headers=headers)
+    course_id = uuid.UUID(created.json()["id"])
+    count = 10_001  # one more than the page the course once read its materials through
+    async with client.db.sessions() as session:
+        course = await session.get(Course, course_id)
+        assert course is not None
+        rows = [
+            {
+                "id": new_id(),
+                "course_id": course_id,
+                "tenant_id": course.tenant_id,
+                "source_type": "web",
+                "source_url": f"https://example.org/{number}",
+                "status": "pending",
+            }
+            for number in range(count)
+        ]
+        await session.execute(insert(Material), rows)
+        await session.commit()
+
+    rendered = await client.http.get(f"/api/v1/courses/{course_id}", headers=headers)
+
+    assert rendered.status_code == 200
+    assert len(rendered.json()["materials"]) == count

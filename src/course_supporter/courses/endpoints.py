@@ -21,7 +21,7 @@ from course_supporter.courses.schemas import (
 )
 from course_supporter.dependencies import SessionDep
 from course_supporter.http_errors import body_responses, error_responses
-from course_supporter.pagination import Page, PageParams, encode_cursor
+from course_supporter.pagination import Page, PageParams, page_of
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
 router = APIRouter(
@@ -46,12 +46,8 @@ async def list_courses(
     tenant: ReadTenant, session: SessionDep, page: PageParams
 ) -> Page[CourseOut]:
     """The tenant's courses, newest first."""
-    courses = await service.list_courses(
-        session, tenant.tenant_id, limit=page.limit + 1, after=page.after
-    )
-    items = [CourseOut.model_validate(course) for course in courses[: page.limit]]
-    more = len(courses) > page.limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+    courses = await service.list_courses(session, tenant.tenant_id, page)
+    return page_of(courses, page, CourseOut.model_validate)
 
 
 @router.get(

@@ -18,8 +18,9 @@ from course_supporter.courses.models import (
     Lesson,
     Module,
 )
-from course_supporter.db import Database, Repository
+from course_supporter.db import Database, Repository, TenantScopedRepository
 from course_supporter.materials.models import Material
+from course_supporter.pagination import PageRequest, paged
 
 # Built once: constructing this select per request cost more than running it.
 _REVISION_STAMP = (
@@ -56,7 +57,7 @@ async def revision_stamp(
     return None if row is None else RevisionStamp._make(row)
 
 
-class CourseRepository(Repository[Course]):
+class CourseRepository(TenantScopedRepository[Course]):
     model = Course
 
     async def lock_for_update(self, course_id: uuid.UUID) -> None:
@@ -67,17 +68,11 @@ class CourseRepository(Repository[Course]):
         )
 
     async def get_for_tenant(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course | None:
-        return await self.session.scalar(
-            select(Course).where(Course.tenant_id == tenant_id, Course.id == course_id)
-        )
+        return await self.get_one_or_none(tenant_id, Course.id == course_id)
 
-    async def page_for_tenant(
-        self, tenant_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
-    ) -> Sequence[Course]:
-        statement = select(Course).where(Course.tenant_id == tenant_id)
-        if after is not None:
-            statement = statement.where(Course.id < after)
-        return (await self.session.scalars(statement.order_by(Course.id.desc()).limit(limit))).all()
+    async def page_for_tenant(self, tenant_id: uuid.UUID, page: PageRequest) -> Sequence[Course]:
+        """One page of the tenant's courses, newest first (see `pagination.paged`)."""
+        return await self.rows(paged(self.scoped(tenant_id), Course.id, page, newest_first=True))
 
 
 class ExerciseRepository(Repository[Exercise]):

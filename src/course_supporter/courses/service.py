@@ -30,6 +30,7 @@ from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material
 from course_supporter.materials.repository import MaterialRepository
 from course_supporter.materials.schemas import MaterialSummary
+from course_supporter.pagination import PageRequest
 from course_supporter.storage import ObjectStorage, StorageError, course_prefix
 
 log = structlog.get_logger(__name__)
@@ -73,9 +74,10 @@ async def exercise_lessons(
 
 
 async def list_courses(
-    session: AsyncSession, tenant_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+    session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
 ) -> Sequence[Course]:
-    return await CourseRepository(session).page_for_tenant(tenant_id, limit=limit, after=after)
+    """One page of the tenant's courses, newest first."""
+    return await CourseRepository(session).page_for_tenant(tenant_id, page)
 
 
 async def update_course(
@@ -204,6 +206,4 @@ async def _render_course(
 async def course_materials(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
 ) -> Sequence[Material]:
-    return await MaterialRepository(session).page_for_course(
-        tenant_id, course_id, limit=10_000, after=None
-    )
+    return await MaterialRepository(session).all_for_course(tenant_id, course_id)

@@ -26,7 +26,7 @@ from course_supporter.materials.schemas import (
     UploadCreate,
     UploadOut,
 )
-from course_supporter.pagination import Page, PageParams, encode_cursor
+from course_supporter.pagination import Page, PageParams, page_of
 from course_supporter.storage import UploadedPart
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
@@ -113,12 +113,8 @@ async def list_materials(
     course_id: uuid.UUID, tenant: ReadTenant, session: SessionDep, page: PageParams
 ) -> Page[MaterialOut]:
     """The course's materials, oldest first."""
-    materials = await service.list_materials(
-        session, tenant.tenant_id, course_id, limit=page.limit + 1, after=page.after
-    )
-    items = [MaterialOut.model_validate(material) for material in materials[: page.limit]]
-    more = len(materials) > page.limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+    materials = await service.list_materials(session, tenant.tenant_id, course_id, page)
+    return page_of(materials, page, MaterialOut.model_validate)
 
 
 @router.get("/materials/{material_id}", response_model=MaterialOut)

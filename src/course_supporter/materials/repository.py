@@ -6,82 +6,68 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from course_supporter.db import Repository, utcnow
+from course_supporter.db import Repository, TenantScopedRepository, utcnow
 from course_supporter.materials.models import Material, SlideVideoMapping, Upload
+from course_supporter.pagination import PageRequest, paged
 
 
-class MaterialRepository(Repository[Material]):
+class MaterialRepository(TenantScopedRepository[Material]):
     model = Material
+
+    def _of_course(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Select[Material]:
+        return self.scoped(tenant_id).where(Material.course_id == course_id)
 
     async def get_for_tenant(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID, material_id: uuid.UUID
     ) -> Material | None:
-        return await self.session.scalar(
-            select(Material).where(
-                Material.tenant_id == tenant_id,
-                Material.course_id == course_id,
-                Material.id == material_id,
-            )
+        return await self.get_one_or_none(
+            tenant_id, Material.course_id == course_id, Material.id == material_id
         )
 
     async def page_for_course(
-        self, tenant_id: uuid.UUID, course_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, page: PageRequest
     ) -> Sequence[Material]:
-        statement = select(Material).where(
-            Material.tenant_id == tenant_id, Material.course_id == course_id
-        )
-        if after is not None:
-            statement = statement.where(Material.id > after)
-        return (await self.session.scalars(statement.order_by(Material.id).limit(limit))).all()
+        """One page of the course's materials in upload order (see `pagination.paged`)."""
+        return await self.rows(paged(self._of_course(tenant_id, course_id), Material.id, page))
+
+    async def all_for_course(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Sequence[Material]:
+        """Every material of the course, in upload order."""
+        return await self.rows(self._of_course(tenant_id, course_id).order_by(Material.id))
 
     async def done_for_course(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID
     ) -> Sequence[Material]:
         """The course's finished materials in the tenant's order: by position, then upload order."""
-        return (
-            await self.session.scalars(
-                select(Material)
-                .where(
-                    Material.tenant_id == tenant_id,
-                    Material.course_id == course_id,
-                    Material.status == "done",
-                )
-                .order_by(Material.position.is_(None), Material.position, Material.id)
-            )
-        ).all()
+        return await self.rows(
+            self._of_course(tenant_id, course_id)
+            .where(Material.status == "done")
+            .order_by(Material.position.is_(None), Material.position, Material.id)
+        )
 
     async def unfinished_for_course(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID
     ) -> Sequence[Material]:
         """The course's materials still pending or processing, in upload order."""
-        return (
-            await self.session.scalars(
-                select(Material)
-                .where(
-                    Material.tenant_id == tenant_id,
-                    Material.course_id == course_id,
-                    Material.status.in_(("pending", "processing")),
-                )
-                .order_by(Material.id)
-            )
-        ).all()
+        return await self.rows(
+            self._of_course(tenant_id, course_id)
+            .where(Material.status.in_(("pending", "processing")))
+            .order_by(Material.id)
+        )
 
 
-class UploadRepository(Repository[Upload]):
+class UploadRepository(TenantScopedRepository[Upload]):
     model = Upload
 
     async def get_for_tenant(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID, upload_id: uuid.UUID
     ) -> Upload | None:
-        return await self.session.scalar(
-            select(Upload).where(
-                Upload.tenant_id == tenant_id,
-                Upload.course_id == course_id,
-                Upload.id == upload_id,
-            )
+        return await self.get_one_or_none(
+            tenant_id, Upload.course_id == course_id, Upload.id == upload_id
         )
 
     async def mark_completed(self, upload_id: uuid.UUID, at: datetime) -> bool:

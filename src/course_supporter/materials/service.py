@@ -35,6 +35,7 @@ from course_supporter.materials.models import (
 )
 from course_supporter.materials.repository import MaterialRepository, SlideMappingRepository
 from course_supporter.materials.schemas import MaterialFromUrl, MaterialPosition, SlideMapping
+from course_supporter.pagination import PageRequest
 from course_supporter.storage import (
     FormTooLarge,
     InvalidFilename,
@@ -220,14 +221,11 @@ async def list_materials(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
-    *,
-    limit: int,
-    after: uuid.UUID | None,
+    page: PageRequest,
 ) -> Sequence[Material]:
+    """One page of the course's materials (the course must be the tenant's)."""
     await get_course(session, tenant_id, course_id)
-    return await MaterialRepository(session).page_for_course(
-        tenant_id, course_id, limit=limit, after=after
-    )
+    return await MaterialRepository(session).page_for_course(tenant_id, course_id, page)
 
 
 async def processed_materials(

@@ -5,31 +5,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
-from course_supporter.db import Repository
+from course_supporter.db import TenantScopedRepository
 from course_supporter.mentoring.models import Submission, SubmissionStatus
 
 MAX_CALIBRATION_REVIEWS = 50
 
 
-class SubmissionRepository(Repository[Submission]):
+class SubmissionRepository(TenantScopedRepository[Submission]):
     model = Submission
 
     async def get_for_tenant(
         self, tenant_id: uuid.UUID, submission_id: uuid.UUID
     ) -> Submission | None:
-        return await self.session.scalar(
-            select(Submission).where(
-                Submission.tenant_id == tenant_id, Submission.id == submission_id
-            )
-        )
+        return await self.get_one_or_none(tenant_id, Submission.id == submission_id)
 
     async def queued_among(
         self, tenant_id: uuid.UUID, submission_ids: Sequence[uuid.UUID]
     ) -> Sequence[Submission]:
-        statement = select(Submission).where(
-            Submission.tenant_id == tenant_id,
+        statement = self.scoped(tenant_id).where(
             Submission.id.in_(submission_ids),
             Submission.status == SubmissionStatus.QUEUED,
         )
@@ -40,9 +35,8 @@ class SubmissionRepository(Repository[Submission]):
     ) -> Sequence[Submission]:
         """The newest teacher-reviewed submissions of an exercise: the grader's calibration."""
         statement = (
-            select(Submission)
+            self.scoped(tenant_id)
             .where(
-                Submission.tenant_id == tenant_id,
                 Submission.exercise_id == exercise_id,
                 Submission.review_score.is_not(None),
             )
@@ -55,8 +49,7 @@ class SubmissionRepository(Repository[Submission]):
         self, tenant_id: uuid.UUID, course_id: uuid.UUID
     ) -> Sequence[Submission]:
         """Graded submissions a teacher has reviewed, by exercise."""
-        statement = select(Submission).where(
-            Submission.tenant_id == tenant_id,
+        statement = self.scoped(tenant_id).where(
             Submission.course_id == course_id,
             Submission.review_score.is_not(None),
             Submission.score.is_not(None),
@@ -68,8 +61,7 @@ class SubmissionRepository(Repository[Submission]):
     async def graded_for_learner(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
     ) -> Sequence[Submission]:
-        statement = select(Submission).where(
-            Submission.tenant_id == tenant_id,
+        statement = self.scoped(tenant_id).where(
             Submission.course_id == course_id,
             Submission.learner_ref == learner_ref,
             Submission.status == SubmissionStatus.GRADED,
