@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from course_supporter.app import create_app
+from course_supporter.config import Settings
 from tests.conftest import ApiClient, make_settings, open_client
 
 
@@ -50,7 +51,9 @@ async def test_cors_denies_unlisted_origins(sqlite_url: str, tmp_path: Path) -> 
         assert "access-control-allow-origin" not in denied.headers
 
 
-async def test_unhandled_error_is_a_bare_500(settings, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+async def test_unhandled_error_is_a_bare_500(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(settings)
 
     @app.get("/boom")

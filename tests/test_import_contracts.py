@@ -31,7 +31,9 @@ def contracts() -> list[dict[str, object]]:
 def test_every_domain_module_is_interface_or_protected() -> None:
     for domain, interface in INTERFACE.items():
         (contract,) = [c for c in contracts() if c["id"] == f"{domain}-interface"]
-        protected = {str(m).rsplit(".", 1)[1] for m in list(contract["protected_modules"])}
+        protected_modules = contract["protected_modules"]
+        assert isinstance(protected_modules, list)
+        protected = {str(m).rsplit(".", 1)[1] for m in protected_modules}
         modules = {p.stem for p in (PACKAGE / domain).glob("*.py")} - {"__init__"}
         assert not protected & interface, domain
         assert modules == protected | interface, (

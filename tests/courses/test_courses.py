@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -60,7 +61,7 @@ async def test_cursor_pagination_walks_every_course_once(client: ApiClient) -> N
 
 async def test_bad_input_is_4xx_and_writes_nothing(client: ApiClient) -> None:
     headers = {"X-API-Key": await client.new_key()}
-    bad_requests = [
+    bad_requests: list[tuple[dict[str, Any], int]] = [
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
         ({"json": {"title": 5}}, 422),
         ({"json": {}}, 422),

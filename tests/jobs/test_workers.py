@@ -198,7 +198,9 @@ async def test_two_workers_never_run_the_same_job(
     assert await live_workers(postgres_url, tmp_path) == 0
 
 
-async def test_health_sees_a_running_worker(workers: Workers, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_health_sees_a_running_worker(
+    workers: Workers, postgres_url: str, tmp_path: Path
+) -> None:
     workers.start()
     await eventually(
         lambda: live_workers(postgres_url, tmp_path), "a worker heartbeat", 30, workers

@@ -13,9 +13,9 @@ from course_supporter.llm.registry import (
     ModelRegistry,
     ModelsConfig,
     Provider,
-    Strategy,
     provider_configured,
 )
+from course_supporter.llm.strategy import Strategy
 
 
 def config(**changes: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import pytest
 
 from course_supporter.config import Settings
@@ -23,7 +23,7 @@ MAX_BYTES = 32 * 1024 * 1024
 
 def s3_settings(**overrides: Any) -> S3Settings:
     """The S3 backend's settings as `Settings` defaults them, with `overrides` by field name."""
-    return replace(S3Settings.from_settings(Settings(_env_file=None)), **overrides)  # type: ignore[call-arg]
+    return replace(S3Settings.from_settings(Settings(_env_file=None)), **overrides)
 
 
 def make_s3_storage(server: S3Server, bucket: str, **overrides: Any) -> S3Storage:

@@ -240,7 +240,7 @@ def test_a_redirected_page_is_cited_by_the_given_and_the_final_url() -> None:
         b"<p>Phloem carries sugars through the plant, downwards and upwards.</p>"
         b"<p>Each sieve tube of phloem has companion cells beside it.</p></main></body></html>",
     )
-    document = WebPageProcessor(Settings(_env_file=None)).reduce(page, given)  # type: ignore[call-arg]
+    document = WebPageProcessor(Settings(_env_file=None)).reduce(page, given)
     assert (document.metadata.source_url, document.metadata.final_url) == (given, final)
     material = MaterialDocument(WEB, "web", given, document)
     concept = Concept(

@@ -7,10 +7,12 @@ import hashlib
 import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from course_supporter.config import Settings
 from course_supporter.db import utcnow
 from course_supporter.errors import ConflictError
 from course_supporter.tenancy import service
@@ -88,7 +90,9 @@ async def test_inactive_tenant_is_401(client: ApiClient) -> None:
     assert (await client.http.get("/api/v1/me", headers={"X-API-Key": raw})).status_code == 401
 
 
-async def test_revocation_takes_effect_within_the_cache_ttl(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_revocation_takes_effect_within_the_cache_ttl(
+    settings: Settings, tmp_path: Path
+) -> None:
     # Revalidation (every second by default) would end the window early: this is the TTL bound.
     cached = settings.model_copy(
         update={"api_key_cache_ttl_seconds": 0.5, "api_key_revalidate_seconds": 30}
@@ -150,7 +154,9 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period(client: ApiClient
     ).status_code == 401
 
 
-async def test_a_cached_key_stops_when_its_rotation_grace_ends(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_cached_key_stops_when_its_rotation_grace_ends(
+    settings: Settings, tmp_path: Path
+) -> None:
     cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 10})
     async for api in open_client(cached):
         old = {"X-API-Key": await api.new_key()}

@@ -254,7 +254,7 @@ async def test_redis_limit_holds_across_two_server_processes(
 
 @pytest.mark.redis
 async def test_redis_limiter_counts_each_tenant_separately(redis_url: str) -> None:
-    settings = Settings(redis_url=redis_url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(redis_url=redis_url, _env_file=None)
     limiter = RateLimiter(settings, key_prefix=f"test-{uuid.uuid4().hex}")
     first, second = uuid.uuid4(), uuid.uuid4()
     decisions = [await limiter.hit(first, "prep", 2) for _ in range(3)]
@@ -263,7 +263,7 @@ async def test_redis_limiter_counts_each_tenant_separately(redis_url: str) -> No
 
 
 async def test_in_process_window_counts_exactly_per_tenant_and_scope() -> None:
-    limiter = RateLimiter(Settings(_env_file=None))  # type: ignore[call-arg]
+    limiter = RateLimiter(Settings(_env_file=None))
     tenant = uuid.uuid4()
     decisions = [await limiter.hit(tenant, "check", 5) for _ in range(7)]
     assert [d.allowed for d in decisions] == [True] * 5 + [False] * 2
