@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,9 @@ class ApiClient:
         return issued.raw_key
 
 
+@asynccontextmanager
 async def open_client(settings: Settings) -> AsyncIterator[ApiClient]:
+    """`async with open_client(settings) as api:` the app over ASGI, lifespan included."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -174,5 +177,5 @@ async def open_client(settings: Settings) -> AsyncIterator[ApiClient]:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[ApiClient]:
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         yield api

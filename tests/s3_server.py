@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,17 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+
+from tests.servers import free_port, stop_process
+
+__all__ = [
+    "S3Server",
+    "free_port",
+    "run_s3_server",
+    "s3_server",
+    "s3_server_with_auth",
+    "stop_process",
+]
 
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"
@@ -39,14 +49,6 @@ class S3Server:
     def reset(self) -> None:
         """Forget every bucket, object and upload (moto's reset endpoint)."""
         httpx.post(f"{self.endpoint_url}/moto-api/reset").raise_for_status()
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -72,16 +74,6 @@ def run_s3_server(*, port: int = 0, require_auth: bool = False) -> Iterator[S3Se
         yield server
     finally:
         stop_process(process, timeout=10)
-
-
-def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _wait_until_ready(server: S3Server, process: subprocess.Popen[bytes]) -> None:

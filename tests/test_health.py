@@ -23,7 +23,7 @@ from tests.conftest import ApiClient, make_settings, open_client
 async def test_live_touches_nothing_and_health_checks_dependencies(
     own_database_url: str, tmp_path: Path
 ) -> None:
-    async for client in open_client(make_settings(own_database_url, tmp_path)):
+    async with open_client(make_settings(own_database_url, tmp_path)) as client:
         await _check_live_and_health(client)
 
 
@@ -41,7 +41,7 @@ async def test_unreachable_database_is_503_degraded(tmp_path: Path) -> None:
     settings = make_settings(
         "postgresql://nobody@127.0.0.1:1/none", tmp_path, health_check_timeout_seconds=1.0
     )
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         live = await api.http.get("/health/live")
         assert live.status_code == 200
         health = await api.http.get("/health")
@@ -54,7 +54,7 @@ async def test_requests_get_503_not_500_while_the_database_is_unreachable(
     tmp_path: Path,
 ) -> None:
     settings = make_settings("postgresql://nobody@127.0.0.1:1/none", tmp_path)
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         # The key cannot be checked without the database: the client should retry, not give up.
         response = await api.http.get("/api/v1/me", headers={"X-API-Key": "cs_live_" + "a" * 32})
         assert response.status_code == 503
@@ -67,7 +67,7 @@ async def test_pool_survives_postgres_dropping_connections(
     own_postgres_url: str, tmp_path: Path
 ) -> None:
     postgres_url = own_postgres_url
-    async for api in open_client(make_settings(postgres_url, tmp_path)):
+    async with open_client(make_settings(postgres_url, tmp_path)) as api:
         headers = {"X-API-Key": await api.new_key()}
         assert (await api.http.get("/api/v1/courses", headers=headers)).status_code == 200
         created = await api.http.post("/api/v1/courses", json={"title": "t"}, headers=headers)
@@ -118,7 +118,7 @@ async def test_a_database_refusing_connections_server_side_is_503(
     refusing_databases: dict[str, str], tmp_path: Path
 ) -> None:
     for case, url in refusing_databases.items():
-        async for api in open_client(make_settings(url, tmp_path)):
+        async with open_client(make_settings(url, tmp_path)) as api:
             response = await api.http.get(
                 "/api/v1/me", headers={"X-API-Key": "cs_live_" + "a" * 32}
             )
@@ -154,7 +154,7 @@ async def test_health_shows_the_embedded_worker_and_an_empty_queue(
     own_sqlite_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(own_sqlite_url, tmp_path, embedded_worker=True)
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         body = (await api.http.get("/health")).json()
         assert body["checks"]["queue"] == "ok"
         assert body["queue"] == {
@@ -170,7 +170,7 @@ async def test_queued_jobs_with_no_worker_make_health_degraded(
 ) -> None:
     """`serve` on PostgreSQL with no `worker`: materials would stay pending for ever."""
     settings = make_settings(postgres_url, tmp_path, job_stalled_after_seconds=0.5)
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         async with api.db.sessions() as session:
             tenant = await create_tenant(session, f"queue-{uuid.uuid4().hex[:8]}")
             job = enqueue_job(session, tenant.id, "ingest_material", uuid.uuid4())
@@ -195,7 +195,7 @@ async def test_a_failing_check_names_no_driver_detail(tmp_path: Path) -> None:
     settings = make_settings(
         "postgresql://nobody@127.0.0.1:1/secret_db_name", tmp_path, health_check_timeout_seconds=1
     )
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         body = (await api.http.get("/health")).json()
         assert body["checks"]["db"] == "error: unavailable"
         assert "secret_db_name" not in json.dumps(body)

@@ -32,14 +32,14 @@ async def test_security_headers_on_every_response(client: ApiClient) -> None:
 
 async def test_hsts_in_production(sqlite_url: str, tmp_path: Path) -> None:
     settings = make_settings(sqlite_url, tmp_path, environment="production")
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         response = await api.http.get("/health/live")
         assert response.headers["strict-transport-security"].startswith("max-age=")
 
 
 async def test_cors_denies_unlisted_origins(sqlite_url: str, tmp_path: Path) -> None:
     settings = make_settings(sqlite_url, tmp_path, cors_allowed_origins="https://app.example")
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         preflight = {"Access-Control-Request-Method": "GET"}
         allowed = await api.http.options(
             "/api/v1/me", headers={"Origin": "https://app.example", **preflight}
@@ -146,7 +146,7 @@ async def test_metrics_are_protected_in_the_app_not_only_by_nginx(
     status: int,
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path, environment=environment, metrics_token=token)
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         headers = {"Authorization": header} if header else {}
         assert (await api.http.get("/metrics", headers=headers)).status_code == status
 

@@ -196,7 +196,7 @@ async def test_parallel_structure_jobs_leave_one_structure(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """Each job deletes the rows it saw and inserts its own: unserialised, both sets stayed."""
-    async for api in open_client(make_settings(postgres_url, tmp_path)):
+    async with open_client(make_settings(postgres_url, tmp_path)) as api:
         headers = {"X-API-Key": await api.new_key()}
         course_id = await course_with_done_materials(api, headers, chapters=4)
         tenant_id = uuid.UUID(

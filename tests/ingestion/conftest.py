@@ -6,7 +6,6 @@ import io
 import math
 import socket
 import struct
-import threading
 import time
 import wave
 import zipfile
@@ -21,6 +20,7 @@ from pptx import Presentation
 from pptx.util import Inches
 
 from course_supporter.config import Settings
+from tests.servers import serving, url_of
 
 
 def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False, landscape: bool = False) -> bytes:
@@ -312,32 +312,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _TestServer(ThreadingHTTPServer):
     daemon_threads = True
-    requests: list[str]
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.requests: list[str] = []
 
 
 class _TestServer6(_TestServer):
     address_family = socket.AF_INET6
 
 
-def _serve(server: _TestServer) -> _TestServer:
-    server.requests = []
-    # A short poll interval: shutdown() waits up to one interval.
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
-
-
-def _stop(*servers: _TestServer) -> None:
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="session")
 def web_server() -> Iterator[_TestServer]:
     """A real HTTP server on 127.0.0.1 serving pages, redirects, errors and oversized bodies."""
-    server = _serve(_TestServer(("127.0.0.1", 0), _Handler))
-    yield server
-    _stop(server)
+    with serving(_TestServer(("127.0.0.1", 0), _Handler)) as server:
+        yield server
 
 
 @pytest.fixture
@@ -350,16 +339,15 @@ def internal_servers() -> Iterator[tuple[_TestServer, _TestServer]]:
         except OSError:  # that port is taken on ::1; try another
             ipv4.server_close()
             continue
-        _serve(ipv4), _serve(ipv6)
-        yield ipv4, ipv6
-        _stop(ipv4, ipv6)
+        with serving(ipv4), serving(ipv6):
+            yield ipv4, ipv6
         return
     pytest.fail("no port free on both 127.0.0.1 and ::1")
 
 
 @pytest.fixture
 def base_url(web_server: _TestServer) -> str:
-    return f"http://127.0.0.1:{web_server.server_address[1]}"
+    return url_of(web_server)
 
 
 @pytest.fixture

@@ -162,12 +162,12 @@ async def test_an_unexpected_error_in_the_child_comes_back_as_one() -> None:
 
 @pytest.fixture
 async def api(sqlite_url: str, tmp_path: Path) -> AsyncIterator[ApiClient]:
-    async for client in embedded_client(
+    async with embedded_client(
         sqlite_url,
         tmp_path,
         job_timeout_seconds=3.0,
         ingest_max_docx_paragraphs=SLOW_PARAGRAPHS,
-    ):
+    ) as client:
         yield client
 
 

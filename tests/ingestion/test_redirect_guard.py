@@ -17,7 +17,8 @@ from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.extract import extract_document
 from course_supporter.ingestion.fetching import NOT_PUBLIC_MESSAGE
-from tests.ingestion.conftest import _Handler, _serve, _stop, _TestServer
+from tests.ingestion.conftest import _Handler, _TestServer
+from tests.servers import serving
 
 PAGE = {"video": "/video-page", "web": "/article"}
 INTERNAL_FORMS = [
@@ -143,9 +144,8 @@ def rebinding_servers() -> Iterator[tuple[_TestServer, _TestServer]]:
         except OSError:
             public.server_close()
             continue
-        _serve(public), _serve(internal)
-        yield public, internal
-        _stop(public, internal)
+        with serving(public), serving(internal):
+            yield public, internal
         return
     pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import ApiClient, make_settings, open_client
+from tests.support import new_course
+
+__all__ = ["embedded_client", "new_course", "upload", "wait_for_job"]
 
 FAST_JOBS: dict[str, object] = {
     "embedded_worker": True,
@@ -19,12 +23,13 @@ FAST_JOBS: dict[str, object] = {
 }
 
 
+@asynccontextmanager
 async def embedded_client(
     database_url: str, tmp_path: Path, **overrides: object
 ) -> AsyncIterator[ApiClient]:
     """The app over ASGI with the job worker running inside it, as in `make run`."""
     settings = make_settings(database_url, tmp_path, **{**FAST_JOBS, **overrides})
-    async for client in open_client(settings):
+    async with open_client(settings) as client:
         yield client
 
 
@@ -41,13 +46,6 @@ async def wait_for_job(
             return job
         assert time.monotonic() < deadline, f"job still {job['status']} after {timeout} s: {job}"
         await asyncio.sleep(0.05)
-
-
-async def new_course(api: ApiClient) -> tuple[dict[str, str], str]:
-    headers = {"X-API-Key": await api.new_key()}
-    course = await api.http.post("/api/v1/courses", json={"title": "Jobs"}, headers=headers)
-    assert course.status_code == 201, course.text
-    return headers, course.json()["id"]
 
 
 async def upload(

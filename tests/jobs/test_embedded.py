@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from course_supporter.jobs.service import enqueue_job
 from tests.conftest import make_settings, open_client
 from tests.jobs.conftest import embedded_client, new_course, upload, wait_for_job
 from tests.jobs.slow_jobs import BLOCK_FIRST_ATTEMPT
+from tests.servers import serving, url_of
 
 MARKDOWN = b"# Photosynthesis\n\nPlants turn light, water and carbon dioxide into sugar.\n"
 
@@ -24,7 +24,7 @@ MARKDOWN = b"# Photosynthesis\n\nPlants turn light, water and carbon dioxide int
 async def test_uploaded_markdown_ends_done_with_its_document(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         created = await upload(api, headers, course_id, "lecture.md", MARKDOWN)
 
@@ -46,7 +46,7 @@ async def test_uploaded_markdown_ends_done_with_its_document(
 async def test_corrupt_pdf_fails_at_once_and_the_worker_goes_on(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         corrupt = await upload(
             api, headers, course_id, "slides.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 500,
@@ -102,20 +102,16 @@ class _FlakyPage(BaseHTTPRequestHandler):
 @pytest.fixture
 def flaky_server() -> Iterator[str]:
     _FlakyPage.requests = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/enzymes"
-    server.shutdown()
-    server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _FlakyPage)) as server:
+        yield f"{url_of(server)}/enzymes"
 
 
 async def test_a_web_page_answering_503_is_retried_until_it_loads(
     database_url: str, tmp_path: Path, flaky_server: str
 ) -> None:
-    async for api in embedded_client(
+    async with embedded_client(
         database_url, tmp_path, fetch_allowed_hosts=["127.0.0.1"], job_max_attempts=5
-    ):
+    ) as api:
         headers, course_id = await new_course(api)
         response = await api.http.post(
             f"/api/v1/courses/{course_id}/materials",
@@ -134,9 +130,9 @@ async def test_a_web_page_answering_503_is_retried_until_it_loads(
 async def test_a_transient_failure_on_the_last_attempt_fails_the_job(
     database_url: str, tmp_path: Path, flaky_server: str
 ) -> None:
-    async for api in embedded_client(
+    async with embedded_client(
         database_url, tmp_path, fetch_allowed_hosts=["127.0.0.1"], job_max_attempts=2
-    ):
+    ) as api:
         headers, course_id = await new_course(api)
         response = await api.http.post(
             f"/api/v1/courses/{course_id}/materials",
@@ -163,7 +159,7 @@ async def test_jobs_left_unfinished_by_a_dead_process_complete_after_restart(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path)  # no worker: the process "dies" before running
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         headers, course_id = await new_course(api)
         queued = await upload(api, headers, course_id, "a.md", MARKDOWN)
         interrupted = await upload(api, headers, course_id, "b.md", MARKDOWN)
@@ -177,7 +173,7 @@ async def test_jobs_left_unfinished_by_a_dead_process_complete_after_restart(
             )
             await session.commit()
 
-    async for api in embedded_client(sqlite_url, tmp_path):
+    async with embedded_client(sqlite_url, tmp_path) as api:
         first = await wait_for_job(api, headers, queued["job_id"])
         second = await wait_for_job(api, headers, interrupted["job_id"])
 
@@ -189,12 +185,12 @@ async def test_a_job_over_its_time_cap_fails_with_a_clear_error(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_JOB_RUNS_LOG", str(tmp_path / "runs.jsonl"))
-    async for api in embedded_client(
+    async with embedded_client(
         database_url,
         tmp_path,
         job_extra_modules=["tests.jobs.slow_jobs"],
         job_timeout_seconds=0.5,
-    ):
+    ) as api:
         headers = {"X-API-Key": await api.new_key()}
         async with api.db.sessions() as session:
             me = (await api.http.get("/api/v1/me", headers=headers)).json()

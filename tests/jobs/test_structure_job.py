@@ -16,7 +16,7 @@ TUTORIAL = Path(__file__).parents[1] / "data" / "tutorial"
 
 
 async def test_chapters_become_modules_through_the_api(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         chapters = sorted(TUTORIAL.glob("*.md"))
         for chapter in chapters:
@@ -51,7 +51,7 @@ async def test_modules_follow_the_tenants_order_not_the_material_type(
         b"WEBVTT\n\n00:00:01.000 --> 00:00:09.000\n"
         b"A pull request is a proposal to merge one branch into another.\n"
     )
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         chapters = sorted(TUTORIAL.glob("*.md"))
         jobs = [
@@ -77,7 +77,7 @@ async def test_modules_follow_the_tenants_order_not_the_material_type(
 async def test_a_position_that_is_not_a_number_is_422_and_stores_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         url = f"/api/v1/courses/{course_id}/materials"
         for position in ("first", "-1"):
@@ -103,7 +103,7 @@ async def test_a_position_that_is_not_a_number_is_422_and_stores_nothing(
 async def test_structure_while_materials_process_is_409_or_waits_for_them(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id = await new_course(api)
         chapter = sorted(TUTORIAL.glob("*.md"))[0]
         done = await upload(api, headers, course_id, chapter.name, chapter.read_bytes())

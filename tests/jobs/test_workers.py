@@ -205,7 +205,7 @@ async def test_health_sees_a_running_worker(
     await eventually(
         lambda: live_workers(postgres_url, tmp_path), "a worker heartbeat", 30, workers
     )
-    async for api in open_client(make_settings(postgres_url, tmp_path)):
+    async with open_client(make_settings(postgres_url, tmp_path)) as api:
         body = (await api.http.get("/health")).json()
         assert body["checks"]["queue"] == "ok"
         assert body["queue"]["worker_last_seen_seconds"] is not None

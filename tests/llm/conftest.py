@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from course_supporter.config import Settings
+from tests.servers import serving, url_of
 
 
 @dataclass
@@ -98,16 +98,9 @@ def _handler_for(server: ChatServer) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def chat_server() -> Iterator[ChatServer]:
     state = ChatServer(base_url="")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
-    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))) as httpd:
+        state.base_url = f"{url_of(httpd)}/v1"
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 MODELS_YAML = """

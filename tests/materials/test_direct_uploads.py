@@ -19,18 +19,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import update
 
 from course_supporter.app import create_app
 from course_supporter.config import Settings
-from course_supporter.db import Database, utcnow
+from course_supporter.db import utcnow
 from course_supporter.materials.models import Upload
 from course_supporter.materials.uploads import sweep_uploads
-from course_supporter.tenancy import service
-from tests.conftest import make_settings
-from tests.materials.test_materials_api import stored_keys
-from tests.s3_server import S3Server, free_port
+from tests.conftest import ApiClient, make_settings
+from tests.s3_server import S3Server
+from tests.servers import serving_app
+from tests.support import new_course, stored_keys
 
 PART_SIZE = 5 * 1024 * 1024
 MARKDOWN = b"# Loops\n\nA loop repeats a block of statements.\n"
@@ -38,49 +38,22 @@ MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
 @dataclass
-class Deployment:
+class Deployment(ApiClient):
     """The API serving on loopback, one httpx client for it and for whatever URLs it hands out."""
 
     backend: str
-    http: httpx.AsyncClient
-    settings: Settings
-    db: Database
-    app: Any
-
-    async def new_course(self) -> tuple[dict[str, str], str]:
-        tenant = f"tenant-{uuid.uuid4().hex[:10]}"
-        async with self.db.sessions() as session:
-            await service.create_tenant(session, tenant)
-            issued = await service.issue_key(
-                session, tenant, scopes="prep,check", rate_prep=1000, rate_check=1000
-            )
-        headers = {"X-API-Key": issued.raw_key}
-        course = await self.http.post("/api/v1/courses", json={"title": "C"}, headers=headers)
-        assert course.status_code == 201, course.text
-        return headers, course.json()["id"]
+    app: FastAPI
 
 
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, backend: str) -> AsyncIterator[Deployment]:
     """Run the app in uvicorn on a free loopback port for the length of the block."""
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("uvicorn did not start")
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield Deployment(backend, http, settings, app.state.db, app)
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        serving_app(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+    ):
+        yield Deployment(http=http, settings=settings, db=app.state.db, backend=backend, app=app)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -136,7 +109,7 @@ def objects(api: Deployment) -> list[str]:
 
 
 async def test_single_put_then_complete_makes_a_done_material(deployment: Deployment) -> None:
-    headers, course_id = await deployment.new_course()
+    headers, course_id = await new_course(deployment)
     upload = await prepare(
         deployment,
         headers,
@@ -162,7 +135,7 @@ async def test_single_put_then_complete_makes_a_done_material(deployment: Deploy
 
 
 async def test_multipart_upload_with_etags(deployment: Deployment) -> None:
-    headers, course_id = await deployment.new_course()
+    headers, course_id = await new_course(deployment)
     data = MP4_HEAD + bytes(range(256)) * (6 * 1024 * 4)
     upload = await prepare(
         deployment,
@@ -203,7 +176,7 @@ async def test_multipart_upload_with_etags(deployment: Deployment) -> None:
 
 @pytest.mark.parametrize("sent", [len(MARKDOWN) + 100, len(MARKDOWN) - 5])
 async def test_a_body_of_another_length_leaves_nothing(deployment: Deployment, sent: int) -> None:
-    headers, course_id = await deployment.new_course()
+    headers, course_id = await new_course(deployment)
     size = len(MARKDOWN)
     upload = await prepare(
         deployment, headers, course_id, source_type="text", filename="a.md", size_bytes=size
@@ -223,7 +196,7 @@ async def test_a_body_of_another_length_leaves_nothing(deployment: Deployment, s
 
 
 async def test_an_upload_never_completed_is_swept(deployment: Deployment) -> None:
-    headers, course_id = await deployment.new_course()
+    headers, course_id = await new_course(deployment)
     size = 2 * PART_SIZE
     upload = await prepare(
         deployment, headers, course_id, source_type="video", filename="long.mp4", size_bytes=size
@@ -255,7 +228,7 @@ async def local_api(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Deployment
 
 
 async def small_upload(api: Deployment) -> tuple[dict[str, str], Any]:
-    headers, course_id = await api.new_course()
+    headers, course_id = await new_course(api)
     upload = await prepare(
         api, headers, course_id, source_type="text", filename="a.md", size_bytes=len(MARKDOWN)
     )

@@ -7,13 +7,11 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from course_supporter.config import Settings
-from course_supporter.storage.signed_urls import SECRET_FILENAME
 from tests.conftest import ApiClient, make_settings, open_client
 from tests.s3_server import S3Server
+from tests.support import new_course, stored_keys
 
 MARKDOWN = b"# Variables\n\nA variable is a name bound to a value.\n"
 
@@ -33,38 +31,8 @@ async def api(
             s3_secret_access_key=server.secret_access_key,
             s3_part_size_bytes=5 * 1024 * 1024,
         )
-    async for client in open_client(make_settings(sqlite_url, tmp_path, **overrides)):
+    async with open_client(make_settings(sqlite_url, tmp_path, **overrides)) as client:
         yield client
-
-
-def stored_keys(settings: Settings) -> list[str]:
-    if settings.storage_backend == "s3":
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url,
-            aws_access_key_id=settings.s3_access_key_id,
-            aws_secret_access_key=settings.s3_secret_access_key,
-            region_name="us-east-1",
-        )
-        listing = s3.list_objects_v2(Bucket=settings.s3_bucket)
-        uploads = s3.list_multipart_uploads(Bucket=settings.s3_bucket).get("Uploads", [])
-        assert uploads == [], "a multipart upload was left open"
-        return [item["Key"] for item in listing.get("Contents", [])]
-    root = Path(settings.storage_dir)
-    if not root.exists():
-        return []
-    # The signing secret of direct-upload URLs lives in the directory but is no object.
-    return [
-        str(p.relative_to(root))
-        for p in root.rglob("*")
-        if p.is_file() and p != root / SECRET_FILENAME
-    ]
-
-
-async def new_course(api: ApiClient) -> tuple[dict[str, str], str]:
-    headers = {"X-API-Key": await api.new_key()}
-    course = await api.http.post("/api/v1/courses", json={"title": "C"}, headers=headers)
-    return headers, course.json()["id"]
 
 
 async def test_upload_streams_to_storage_and_records_the_material(api: ApiClient) -> None:

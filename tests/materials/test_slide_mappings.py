@@ -12,18 +12,13 @@ import pytest
 
 from course_supporter.materials.repository import SlideMappingRepository
 from tests.conftest import ApiClient, make_settings, open_client
+from tests.support import new_course
 
 
 @pytest.fixture
 async def pg_client(postgres_url: str, tmp_path: Path) -> AsyncIterator[ApiClient]:
-    async for api in open_client(make_settings(postgres_url, tmp_path)):
+    async with open_client(make_settings(postgres_url, tmp_path)) as api:
         yield api
-
-
-async def new_course(client: ApiClient) -> tuple[dict[str, str], str]:
-    headers = {"X-API-Key": await client.new_key()}
-    course = await client.http.post("/api/v1/courses", json={"title": "C"}, headers=headers)
-    return headers, course.json()["id"]
 
 
 async def stored(client: ApiClient, course_id: str) -> dict[int, str]:

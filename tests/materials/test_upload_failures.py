@@ -153,7 +153,7 @@ async def test_storage_outage_mid_upload_is_503_and_records_nothing(
             s3_secret_access_key=s3.secret_access_key,
             s3_part_size_bytes=PART_SIZE,
         )
-        async for api in open_client(settings):
+        async with open_client(settings) as api:
             headers = {"X-API-Key": await api.new_key()}
             course = await api.http.post("/api/v1/courses", json={"title": "C"}, headers=headers)
             course_id = course.json()["id"]
@@ -197,7 +197,7 @@ async def test_wrong_credentials_make_health_503(
         s3_access_key_id="AKIAWRONGWRONGWRONG",
         s3_secret_access_key="wrong",
     )
-    async for api in open_client(settings):
+    async with open_client(settings) as api:
         response = await api.http.get("/health")
         assert response.status_code == 503
         body = response.json()

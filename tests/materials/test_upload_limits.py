@@ -15,6 +15,7 @@ import pytest
 
 from tests.api_server import ApiServer, run_api_server
 from tests.conftest import ApiClient
+from tests.support import new_course
 
 BOUNDARY = "l1m1tsb0undary"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -45,12 +46,6 @@ def form(*parts: bytes) -> bytes:
 
 def stored_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-async def new_course(client: ApiClient) -> tuple[dict[str, str], str]:
-    headers = {"X-API-Key": await client.new_key()}
-    course = await client.http.post("/api/v1/courses", json={"title": "C"}, headers=headers)
-    return headers, course.json()["id"]
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from course_supporter.materials.models import Upload
 from course_supporter.materials.uploads import discard_expired_uploads
 from course_supporter.storage import build_storage
 from tests.conftest import ApiClient, make_settings, open_client
-from tests.materials.test_materials_api import new_course, stored_keys
 from tests.s3_server import S3Server
+from tests.support import new_course, stored_keys
 
 PART_SIZE = 5 * 1024 * 1024
 MARKDOWN = b"# Loops\n\nA loop repeats a block of statements.\n"
@@ -43,7 +43,7 @@ async def s3_api(s3_server: S3Server, sqlite_url: str, tmp_path: Path) -> AsyncI
         s3_secret_access_key=s3_server.secret_access_key,
         s3_part_size_bytes=PART_SIZE,
     )
-    async for client in open_client(settings):
+    async with open_client(settings) as client:
         yield client
 
 

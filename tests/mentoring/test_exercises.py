@@ -11,7 +11,7 @@ from tests.mentoring.conftest import seed_course
 
 
 async def test_authored_exercise_is_served_and_graded(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         base = f"/api/v1/courses/{seeded.course_id}"
         course = (await api.http.get(base, headers=seeded.headers)).json()
@@ -73,7 +73,7 @@ async def test_authored_exercise_is_served_and_graded(database_url: str, tmp_pat
 
 
 async def test_bad_exercises_are_refused(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         base = f"/api/v1/courses/{seeded.course_id}"
         course = (await api.http.get(base, headers=seeded.headers)).json()

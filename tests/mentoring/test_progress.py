@@ -11,7 +11,7 @@ from tests.mentoring.conftest import seed_course
 async def test_progress_shows_best_attempt_weak_concepts_and_erasure(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         url = f"/api/v1/courses/{seeded.course_id}/learners/learner-7"
         unknown = await api.http.get(url, headers=seeded.headers)

@@ -45,7 +45,7 @@ async def review(api: ApiClient, seeded: Seeded, submission_id: str, score: floa
 async def test_review_outside_the_points_is_422_and_stores_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         [submission] = await grade_batch(api, seeded, ANSWERS[:1])
         for bad in (-1, 5.5):
@@ -71,7 +71,7 @@ async def test_reviews_calibrate_later_gradings_of_the_exercise(
 ) -> None:
     # A strict teacher: this short answer is worth 1 point, whatever its coverage says.
     answer = "A function that calls itself."
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         first = await grade_batch(api, seeded, [answer, answer + " Yes."])
         for submission in first:
@@ -81,7 +81,7 @@ async def test_reviews_calibrate_later_gradings_of_the_exercise(
 
 
 async def test_agreement_report_per_exercise_and_overall(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         url = f"/api/v1/courses/{seeded.course_id}/grading/agreement"
         empty = (await api.http.get(url, headers=seeded.headers)).json()

@@ -39,7 +39,7 @@ async def graded(api: ApiClient, seeded: Seeded, answer: str) -> dict[str, Any]:
 async def test_a_missed_criterion_points_to_where_the_course_teaches_it(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         answer = "Recursion is when a function calls itself."
         body = await graded(api, seeded, answer)
@@ -75,7 +75,7 @@ async def test_a_missed_criterion_points_to_where_the_course_teaches_it(
 async def test_full_answer_is_correct_with_nothing_to_review(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         body = await graded(
             api, seeded, "A recursive function calls itself, and a base case stops the calls."
@@ -87,7 +87,7 @@ async def test_full_answer_is_correct_with_nothing_to_review(
 async def test_empty_answer_is_zero_and_an_instruction_needs_review(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         empty = (await graded(api, seeded, "   "))["verdict"]
         assert empty["score"] == 0 and empty["label"] == "incorrect" and empty["feedback"]
@@ -102,7 +102,7 @@ async def test_empty_answer_is_zero_and_an_instruction_needs_review(
 async def test_bad_submissions_are_refused_and_leave_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path, max_answer_chars=100):
+    async with embedded_client(database_url, tmp_path, max_answer_chars=100) as api:
         seeded = await seed_course(api)
         too_long = await submit(api, seeded, "x" * 101)
         assert too_long.status_code == 413, too_long.text
@@ -133,7 +133,7 @@ async def test_bad_submissions_are_refused_and_leave_nothing(
 async def test_batch_is_one_job_and_each_answer_counts_against_check(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         key = await api.new_key(rate_check=10)
         seeded = await seed_course(api, key)
         url = f"/api/v1/exercises/{seeded.exercise_id}/submissions/batch"
@@ -172,7 +172,7 @@ async def test_batch_is_one_job_and_each_answer_counts_against_check(
 async def test_another_tenants_exercise_and_submission_are_404(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         body = await graded(api, seeded, "A function calls itself.")
         intruder = {"X-API-Key": await api.new_key()}
@@ -198,7 +198,7 @@ async def test_a_class_of_answers_fits_past_the_general_json_cap(
     database_url: str, tmp_path: Path
 ) -> None:
     answer = "A function calls itself until a base case stops it. " * 10
-    async for api in embedded_client(database_url, tmp_path, max_json_body_bytes=4096):
+    async with embedded_client(database_url, tmp_path, max_json_body_bytes=4096) as api:
         seeded = await seed_course(api)
         batch = {"submissions": [{"learner_ref": f"l-{n}", "answer": answer} for n in range(200)]}
         accepted = await api.http.post(
@@ -223,7 +223,7 @@ async def test_a_rerun_grading_job_grades_nothing_twice(database_url: str, tmp_p
     """A worker that died after the commit has its job run again: the verdicts stay as they are."""
     from course_supporter.mentoring.service import grade_queued
 
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         body = await graded(api, seeded, "A function calls itself.")
         tenant_id = (await api.http.get("/api/v1/me", headers=seeded.headers)).json()["tenant_id"]

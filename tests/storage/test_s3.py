@@ -30,7 +30,8 @@ from course_supporter.storage import (
     material_key,
 )
 from course_supporter.storage.backend import direct_part_size
-from tests.s3_server import S3Server, free_port
+from tests.s3_server import S3Server
+from tests.servers import free_port
 from tests.storage.conftest import MAX_BYTES, PART_SIZE, BucketView, make_s3_storage, s3_settings
 
 KEY = "tenants/t1/courses/c1/materials/m1/lecture.mp4"

@@ -97,7 +97,7 @@ async def test_revocation_takes_effect_within_the_cache_ttl(
     cached = settings.model_copy(
         update={"api_key_cache_ttl_seconds": 0.5, "api_key_revalidate_seconds": 30}
     )
-    async for api in open_client(cached):
+    async with open_client(cached) as api:
         raw = await api.new_key()
         headers = {"X-API-Key": raw}
         assert (await api.http.get("/api/v1/me", headers=headers)).status_code == 200
@@ -158,7 +158,7 @@ async def test_a_cached_key_stops_when_its_rotation_grace_ends(
     settings: Settings, tmp_path: Path
 ) -> None:
     cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 10})
-    async for api in open_client(cached):
+    async with open_client(cached) as api:
         old = {"X-API-Key": await api.new_key()}
         assert (await api.http.get("/api/v1/me", headers=old)).status_code == 200  # now cached
         async with api.db.sessions() as session:

@@ -47,7 +47,7 @@ BAD_KEY = {"X-API-Key": "cs_live_" + "1" * 32}
 
 async def test_bad_keys_are_throttled_per_address_and_good_keys_pass(settings: Settings) -> None:
     strict = settings.model_copy(update={"auth_failure_limit": "5/minute"})
-    async for api in open_client(strict):
+    async with open_client(strict) as api:
         statuses = [
             (await api.http.get("/api/v1/me", headers=BAD_KEY)).status_code for _ in range(7)
         ]
@@ -71,7 +71,7 @@ async def test_a_valid_key_outlives_its_cache_entry_while_its_address_guesses(
     strict = settings.model_copy(
         update={"auth_failure_limit": "3/minute", "api_key_cache_ttl_seconds": 0.3}
     )
-    async for api in open_client(strict):
+    async with open_client(strict) as api:
         known = {"X-API-Key": await api.new_key()}
         assert (await api.http.get("/api/v1/me", headers=known)).status_code == 200
         for _ in range(3):
@@ -84,7 +84,7 @@ async def test_a_valid_key_outlives_its_cache_entry_while_its_address_guesses(
 
 async def test_redis_outage_fails_open_without_500(sqlite_url: str, tmp_path: Path) -> None:
     dead = make_settings(sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0")
-    async for api in open_client(dead):
+    async with open_client(dead) as api:
         key = await api.new_key()
         response = await api.http.get("/api/v1/me", headers={"X-API-Key": key})
         assert response.status_code == 200
@@ -97,7 +97,7 @@ async def test_redis_outage_can_fail_closed(sqlite_url: str, tmp_path: Path) -> 
     dead = make_settings(
         sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0", rate_limit_fail_open=False
     )
-    async for api in open_client(dead):
+    async with open_client(dead) as api:
         key = await api.new_key()
         response = await api.http.get("/api/v1/me", headers={"X-API-Key": key})
         assert response.status_code == 503
@@ -180,7 +180,7 @@ async def test_a_black_holed_redis_is_skipped_for_a_cool_down_then_used_again(
             redis_breaker_cooldown_seconds=1.5,
             auth_failure_limit="3/minute",
         )
-        async for api in open_client(settings):
+        async with open_client(settings) as api:
             with _captured(caplog, "course_supporter.tenancy.ratelimit"):
                 headers = {"X-API-Key": await api.new_key(rate_check=5)}
                 timed = [await _timed_get(api, "/api/v1/courses", headers) for _ in range(7)]
@@ -224,7 +224,7 @@ async def test_a_black_holed_redis_failing_closed_answers_503_without_waiting(
             redis_breaker_failures=2,
             rate_limit_fail_open=False,
         )
-        async for api in open_client(settings):
+        async with open_client(settings) as api:
             headers = {"X-API-Key": await api.new_key()}
             timed = [await _timed_get(api, "/api/v1/me", headers) for _ in range(4)]
             assert [status for status, _ in timed] == [503] * 4
