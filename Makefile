@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
+# mypy --strict over src/ and tests/ (the packages in pyproject's [tool.mypy]).
 typecheck: install
 	$(BIN)/mypy
 
