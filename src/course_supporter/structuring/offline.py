@@ -562,9 +562,9 @@ class _Structurer:
             keys.append(key)
             concepts.append(builder.build(term, lesson_sentences))
             self.earlier[key] = concepts[-1]
-        # A transcript's topic headings are key-word lists; the topic's first term names it.
-        spoken = any(c.kind is ChunkKind.TRANSCRIPT for c in section.chunks)
-        if concepts and (spoken or not section.title):
+        # A section without a title of its own (a few slides, a window of a transcript without
+        # topics) is named by its first concept.
+        if concepts and not section.title:
             title = concepts[0].title
         else:
             title = section.title or f"{part.title}, part {number}"

@@ -48,6 +48,15 @@ WORD = re.compile(r"[\w'\u2019+#-]+")
 CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
 CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
 COMPLETE_SENTENCE = re.compile(r"^[\"'“(`A-Z0-9].*[.!?][\"'”)]?$", re.DOTALL)
+SIGNPOST = re.compile(
+    r"^(?:(?:so|okay|ok|now|next|then|and|finally|lastly|first|alright|all right|right)[,.]?\s+)*"
+    r"(?:(?:let['\u2019]s|let us|we['\u2019]ll|we will|we['\u2019]re going to|i['\u2019]ll|i will)"
+    r"\s+(?:now\s+|also\s+|briefly\s+)?(?:look at|talk about|turn to|move on to|go on to|discuss|"
+    r"cover|go over|get to|start with)\b|(?:moving|turning) on to\b)"
+    r"|^in (?:this|today['\u2019]s) (?:lecture|talk|video|lesson|session|class)\b",
+    re.IGNORECASE,
+)
+"""A speaker's signpost ("Next, let's look at …"): it names what comes, it says nothing of it."""
 
 _FUNCTION_WORDS_TEXT = """
     a an the this that these those it its there here what which who whom whose he she they
@@ -217,13 +226,15 @@ def acceptable_term(term: str) -> bool:
 
 
 def complete_sentence(text: str) -> bool:
-    """A whole sentence: opens with a capital (or code), ends with a stop, not too short or long."""
+    """A whole sentence that says something: opens with a capital (or code), ends with a stop, not
+    too short or long, not a signpost."""
     words = text.split()
     return (
         MIN_DEFINITION_WORDS <= len(words) <= MAX_DEFINITION_WORDS
         and bool(COMPLETE_SENTENCE.match(text))
         and not text.rstrip(".!?").endswith((":", ","))
         and not CODE_NOISE.search(text.split(" ", 1)[0])
+        and not SIGNPOST.match(text)
     )
 
 
