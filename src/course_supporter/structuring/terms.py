@@ -89,6 +89,24 @@ MAX_TERM_WORDS = 5
 MAX_TERM_CHARS = 48
 MIN_DEFINITION_WORDS = 5
 MAX_DEFINITION_WORDS = 60
+SIGNATURE = re.compile(r"^(?:[A-Za-z_]\w*[\s*&]+){0,4}?(?P<name>[A-Za-z_]\w*)\s*\([^()]{0,400}\)")
+"""An entry of a function reference opens with its signature: `int asn1_create_element (…)`."""
+CODE_NAME = re.compile(r"[_\d]|[a-z][A-Z]")
+LABELLED = re.compile(r"^[\w .*-]{1,30}:\s")
+"""A parameter or return line of an entry (`file: …`, `Returns: …`), not its description."""
+DESCRIBING = re.compile(r"^(?:(?:This|The) function\b|Function\b|[A-Z][a-z]+s\s)")
+"""How a description of a function opens: `Creates …`, `Returns the …`, `This function …`."""
+RETURNS = re.compile(r"^Returns?:\s", re.IGNORECASE)
+DOC_MARKER = re.compile(r"\[(?:Function|Macro|Variable|Type|Method)\]")
+"""What a manual's layout prints inside a signature (Texinfo's `[Function]`)."""
+LOST_STOP = re.compile(
+    r"(?<=[a-z)\]] )(?=(?:[A-Z][a-z]+s|Set|Get|Create|Return|Check|Search|Extract|Decode|Convert"
+    r"|Print|Delete|Read|Write|Count)\s+(?:the|a|an|one|all|each)\b)"
+)
+SPACE_BEFORE_STOP = re.compile(r"\s+(?=[.,;:!?](?:\s|$))")
+MIN_REFERENCE_ENTRIES = 2
+CHUNKS_PER_REFERENCE_ENTRY = 10
+"""A section is a reference when it holds at least one entry per this many text blocks."""
 
 
 @dataclass
@@ -365,3 +383,70 @@ def repeated_phrases(lesson_sentences: Sequence[Sentence]) -> list[str]:
     kept = [k for k in repeated if not any(k != o and f" {k} " in f" {o} " for o in repeated)]
     kept.sort(key=lambda k: (-counts[k] * len(k.split()), k))
     return [spelling[k] for k in kept[:MAX_PHRASE_TERMS]]
+
+
+@dataclass
+class ReferenceEntry:
+    """One entry of a function reference: its name as a term, its signature and what it returns."""
+
+    term: Term
+    signature: str
+    parameters: list[str]
+    returns: str | None
+
+
+def reference_entries(chunks: Sequence[Chunk]) -> list[ReferenceEntry]:
+    """The entries of a function or API reference section: each entry's code name
+    (`asn1_create_element`) with the sentence that describes what it does.
+
+    A section is a reference when entries (a block opening with a signature whose name is
+    code: `int asn1_create_element (…)`) make up much of it; otherwise there are none.
+    """
+    text = [c for c in chunks if c.kind not in (ChunkKind.HEADING, ChunkKind.CODE)]
+    starts: list[tuple[int, re.Match[str]]] = []
+    for index, chunk in enumerate(chunks):
+        if chunk.kind in (ChunkKind.HEADING, ChunkKind.CODE, ChunkKind.TRANSCRIPT):
+            continue
+        match = SIGNATURE.match(chunk.text.strip())
+        if match and CODE_NAME.search(match["name"]):
+            starts.append((index, match))
+    if len(starts) < MIN_REFERENCE_ENTRIES or len(text) > CHUNKS_PER_REFERENCE_ENTRY * len(starts):
+        return []
+    entries: dict[str, ReferenceEntry] = {}
+    for number, (index, match) in enumerate(starts):
+        name = match["name"]
+        end = starts[number + 1][0] if number + 1 < len(starts) else len(chunks)
+        body = chunks[index + 1 : end]
+        description = _description(body)
+        if description is None or name in entries:
+            continue
+        signature = " ".join(DOC_MARKER.sub(" ", match[0]).split())
+        rest = chunks[index].text.strip()[len(match[0]) :]
+        lines = [clean_text(rest), *(clean_text(c.text) for c in body)]
+        parameters = [line for line in lines if LABELLED.match(line) and not RETURNS.match(line)]
+        returns = next((line for line in lines if RETURNS.match(line)), None)
+        term = Term(name, description, chunks[index], 0, True)
+        entries[name] = ReferenceEntry(term, signature, parameters, returns)
+    return list(entries.values())
+
+
+def _description(entry: Sequence[Chunk]) -> str | None:
+    """The sentence of an entry that says what it does: one opening like a description, else
+    the first whole sentence outside the parameter lines."""
+    candidates: list[tuple[int, int, str]] = []
+    for sentence in sentences(entry):
+        text = sentence.plain
+        in_parameter = bool(LABELLED.match(clean_text(sentence.chunk.text)))
+        recovered = in_parameter and bool(LOST_STOP.search(text))
+        if recovered:
+            # A description the layout ran into the last parameter line: `… stored Counts …`.
+            text = LOST_STOP.split(text, maxsplit=1)[-1]
+        plain = SPACE_BEFORE_STOP.sub("", text)
+        words = plain.split()
+        if len(words) < 3 or not COMPLETE_SENTENCE.match(plain) or LABELLED.match(plain):
+            continue
+        if len(words) > MAX_DEFINITION_WORDS or "=" in plain or "->" in plain:
+            continue
+        rank = 0 if recovered or DESCRIBING.match(plain) else 2 if in_parameter else 1
+        candidates.append((rank, len(candidates), plain))
+    return min(candidates)[2] if candidates else None
