@@ -200,6 +200,8 @@ def _boundaries(cues: Sequence[TimedText], terms: Sequence[list[str]]) -> list[i
     gaps = range(1, len(cues))
     cohesion = [_cosine(_window(terms, g - 1, -1), _window(terms, g, 1)) for g in gaps]
     announced = {g for g in gaps if announced_topic(cues[g].text)}
+    # The lecture's opening announces its first topic.
+    opened = {0} if _opening_subject(cues) else set()
     depths: list[float] = []
     for i, score in enumerate(cohesion):
         left = max(cohesion[: i + 1])
@@ -219,7 +221,7 @@ def _boundaries(cues: Sequence[TimedText], terms: Sequence[list[str]]) -> list[i
         if depths[i] <= cutoff and candidate not in forced:
             break
         spans = _spans(sorted([*chosen, candidate]), len(cues))
-        if not all(_long_enough(cues, terms, a, b, a in announced) for a, b in spans):
+        if not all(_long_enough(cues, terms, a, b, a in announced | opened) for a, b in spans):
             continue
         if candidate not in forced and factor > 1:
             beside = [(a, b) for a, b in spans if candidate in (a, b + 1)]
@@ -261,16 +263,16 @@ def _title(
     announced = _announcement(cues, 0) or (_opening_subject(cues) if n == 0 else None)
     if announced:
         return announced
-    repeated = [p for p, count in phrases[n].items() if count >= 2]
-    if repeated:
-        rarity = _rarity(phrases, n)
-        best = max(repeated, key=lambda p: (phrases[n][p] * len(p.split()) * rarity(p), p))
-        return _capitalised(best)
-    rarity = _rarity(counts, n)
-    scored = sorted(counts[n], key=lambda t: (-(counts[n][t] * rarity(t)), t))
+    phrase_rarity, term_rarity = _rarity(phrases, n), _rarity(counts, n)
+    scored = [
+        (phrases[n][p] * len(p.split()) * phrase_rarity(p), p)
+        for p in phrases[n]
+        if phrases[n][p] >= 2
+    ]
+    surface = _surface_forms(cues)
+    scored += [(counts[n][t] * term_rarity(t), surface.get(t, t)) for t in counts[n]]
     if scored:
-        surface = _surface_forms(cues)
-        return _capitalised(surface.get(scored[0], scored[0]))
+        return _capitalised(max(scored, key=lambda item: (item[0], item[1]))[1])
     return _capitalised(" ".join(cues[0].text.split()[:MAX_TITLE_WORDS]).rstrip(".,;:!?"))
 
 

@@ -29,6 +29,11 @@ NAMED_AT_END = re.compile(
     rf"[\"'“\u2018*_]*(?P<term>{TERM})[\"'”\u2019*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
     re.IGNORECASE,
 )
+NAMING_BACK = re.compile(
+    r"^(?:so,? |and )?(?:we call (?:this|these|that|it|them)|(?:this|these|that) (?:is|are) "
+    r"(?:called|known as))\b",
+    re.IGNORECASE,
+)
 ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on|in|is|to)){1,5})"
                      r" \((?P<short>[A-Z][A-Za-z0-9.]{1,7})\b")  # fmt: skip
 """A name followed by its abbreviation: `Distinguished Encoding Rules (DER)`."""
@@ -306,24 +311,27 @@ def find_terms(
     found: dict[str, Term] = {}
     order: dict[str, int] = {}
 
-    def offer(term: str, sentence: Sentence | None, rank: int) -> None:
+    def offer(term: str, sentence: Sentence | None, rank: int, before: str = "") -> None:
         term = term.strip() if is_code_term(term.strip()) else clean_text(term)
         key = term_key(term)
         if not acceptable_term(term) or (key in found and found[key].rank <= rank):
             return
         if sentence is None or not sentence.complete or not sentence.index.mentions(key):
-            sentence = _defining(key, lesson_sentences)
+            sentence, before = _defining(key, lesson_sentences), ""
             if sentence is None:
                 return
         defined = sentence.defined_key == key or rank == 0
-        found[key] = Term(display(term), sentence.plain, sentence.chunk, rank, defined)
+        definition = f"{before} {sentence.plain}".strip()
+        found[key] = Term(display(term), definition, sentence.chunk, rank, defined)
         order.setdefault(key, len(order))
 
     emphasis_counts: Counter[str] = Counter()
     for index, sentence in enumerate(lesson_sentences):
         plain = sentence.plain
+        # "We call this a conditional request.": what "this" is, the sentence before says.
+        before = lesson_sentences[index - 1] if index and NAMING_BACK.match(plain) else None
         for term in sentence.defined_terms:
-            offer(term, sentence, 0)
+            offer(term, sentence, 0, before.plain if before and before.complete else "")
         if "**" in sentence.text or "__" in sentence.text:
             for bold in BOLD.finditer(sentence.text):
                 term = bold["a"] or bold["b"]
