@@ -29,9 +29,15 @@ NAMED_AT_END = re.compile(
     rf"[\"'“\u2018*_]*(?P<term>{TERM})[\"'”\u2019*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
     re.IGNORECASE,
 )
+APPOSITIVE = re.compile(
+    r"(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)?), an? (?:[A-Za-z][a-z]+ ){0,2}"
+    r"(?:feature|concept|kind|type|technique|mechanism|tool|way|method|process|structure|"
+    r"value|function|rule|pattern|term|name) (?:that|which)\b"
+)
+"""A term glossed by an apposition: `… the use of lifetimes, a Rust feature that …`."""
 NAMING_BACK = re.compile(
     r"^(?:so,? |and )?(?:we call (?:this|these|that|it|them)|(?:this|these|that) (?:is|are) "
-    r"(?:called|known as))\b",
+    r"(?:called|known as)|(?:you|we) can do (?:this|that)\b)\b",
     re.IGNORECASE,
 )
 ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on|in|is|to)){1,5})"
@@ -39,6 +45,8 @@ ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on
 """A name followed by its abbreviation: `Distinguished Encoding Rules (DER)`."""
 PHRASE_WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
 MIN_PHRASE_REPEATS = 2
+GUESSED_RANK = 3
+"""Rank of candidates nothing marks: repeated capitalised phrases (3), repeated word groups (4)."""
 MAX_PHRASE_TERMS = 3
 VERB_CUES = frozenset(
     {"to", "can", "could", "will", "would", "must", "should", "we", "you", "they"}
@@ -149,6 +157,12 @@ class Sentence:
         if named:
             found.append(named["term"])
         found += [t for a in ACRONYM.finditer(self.plain) if (t := _abbreviated(a))]
+        for appositive in APPOSITIVE.finditer(self.plain):
+            words = appositive["term"].split()
+            while words and words[0].lower() in FUNCTION_WORDS:
+                words.pop(0)
+            if words:
+                found.append(" ".join(words))
         return found
 
 
@@ -310,6 +324,15 @@ def find_terms(
     """
     found: dict[str, Term] = {}
     order: dict[str, int] = {}
+    position = {id(s): n for n, s in enumerate(lesson_sentences)}
+
+    def _sentence_before(sentence: Sentence) -> str:
+        """What "this" is in "We call this a conditional request.": the sentence before."""
+        n = position.get(id(sentence), 0)
+        if not n or not NAMING_BACK.match(sentence.plain):
+            return ""
+        before = lesson_sentences[n - 1]
+        return before.plain if before.complete else ""
 
     def offer(term: str, sentence: Sentence | None, rank: int, before: str = "") -> None:
         term = term.strip() if is_code_term(term.strip()) else clean_text(term)
@@ -317,9 +340,10 @@ def find_terms(
         if not acceptable_term(term) or (key in found and found[key].rank <= rank):
             return
         if sentence is None or not sentence.complete or not sentence.index.mentions(key):
-            sentence, before = _defining(key, lesson_sentences), ""
+            sentence = _defining(key, lesson_sentences)
             if sentence is None:
                 return
+            before = _sentence_before(sentence)
         defined = sentence.defined_key == key or rank == 0
         definition = f"{before} {sentence.plain}".strip()
         found[key] = Term(display(term), definition, sentence.chunk, rank, defined)
@@ -328,10 +352,8 @@ def find_terms(
     emphasis_counts: Counter[str] = Counter()
     for index, sentence in enumerate(lesson_sentences):
         plain = sentence.plain
-        # "We call this a conditional request.": what "this" is, the sentence before says.
-        before = lesson_sentences[index - 1] if index and NAMING_BACK.match(plain) else None
         for term in sentence.defined_terms:
-            offer(term, sentence, 0, before.plain if before and before.complete else "")
+            offer(term, sentence, 0, _sentence_before(sentence))
         if "**" in sentence.text or "__" in sentence.text:
             for bold in BOLD.finditer(sentence.text):
                 term = bold["a"] or bold["b"]
@@ -354,12 +376,19 @@ def find_terms(
         for phrase, count in counts.most_common():
             if count < 2:
                 break
-            offer(phrase, next(s for s in lesson_sentences if phrase in s.text), 3)
+            offer(phrase, next(s for s in lesson_sentences if phrase in s.text), GUESSED_RANK)
     if len(found) < 2:
         for phrase in repeated_phrases(lesson_sentences):
             offer(phrase, None, 4)
     terms = sorted(found.values(), key=lambda t: (t.rank, order[term_key(t.title)]))
-    return terms[:limit]
+    # A phrase guessed from speech or capitals (nothing marks it) that has only another
+    # concept's sentence to define it is a piece of that sentence, not a concept.
+    kept: list[Term] = []
+    for term in terms:
+        if term.rank >= GUESSED_RANK and any(k.definition == term.definition for k in kept):
+            continue
+        kept.append(term)
+    return kept[:limit]
 
 
 def repeated_phrases(lesson_sentences: Sequence[Sentence]) -> list[str]:
