@@ -36,6 +36,7 @@ _PAUSE_WEIGHT = 0.25
 # A transition the speaker says ("Now let's look at …") weighs this much towards a boundary;
 # after a long pause it is one, and the topic it opens may be this short.
 _ANNOUNCED_WEIGHT = 0.5
+_TRANSITION_PAUSE_SECONDS = 2.5
 MIN_ANNOUNCED_TOPIC_SECONDS = 20.0
 MIN_ANNOUNCED_TOPIC_WORDS = 25
 _SUBDIVIDING_FACTOR = 2.0
@@ -76,7 +77,7 @@ class TimedText:
 
 @dataclass(frozen=True)
 class Topic:
-    """A run of cues [first, last] and the terms that set it apart."""
+    """A run of cues [first, last] and its title."""
 
     first: int
     last: int
@@ -211,7 +212,7 @@ def _boundaries(cues: Sequence[TimedText], terms: Sequence[list[str]]) -> list[i
         bonus += _ANNOUNCED_WEIGHT if i + 1 in announced else 0.0
         depths.append((left - score) + (right - score) + bonus)
     cutoff = statistics.mean(depths) + statistics.pstdev(depths) / 2
-    forced = {g for g in announced if _pause_before(cues, g) >= _LONG_PAUSE_SECONDS * 0.9}
+    forced = {g for g in announced if _pause_before(cues, g) >= _TRANSITION_PAUSE_SECONDS}
     # A speaker who announces topics gives the outline; a valley of cohesion only subdivides a
     # long stretch of it.
     factor = _SUBDIVIDING_FACTOR if len(forced) >= 2 else 1.0
