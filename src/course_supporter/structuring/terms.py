@@ -384,10 +384,12 @@ def find_terms(
     # A phrase guessed from speech or capitals (nothing marks it) that has only another
     # concept's sentence to define it is a piece of that sentence, not a concept.
     kept: list[Term] = []
-    for term in terms:
-        if term.rank >= GUESSED_RANK and any(k.definition == term.definition for k in kept):
+    for candidate in terms:
+        if candidate.rank >= GUESSED_RANK and any(
+            k.definition == candidate.definition for k in kept
+        ):
             continue
-        kept.append(term)
+        kept.append(candidate)
     return kept[:limit]
 
 
