@@ -5,7 +5,11 @@ Corpora (all read from disk, nothing downloaded; a missing one is named and skip
 - pdf: the GNU Libtasn1 manual (/usr/share/doc/libtasn1-doc), bookmarks and a GFDL appendix.
 - slides: a PPTX generated with python-pptx from the Rust book's ownership chapter: one
   divider slide per section heading, then its paragraphs as bullets.
-- lecture: a WebVTT generated from the Rust book's structs chapter, one cue per sentence.
+- lecture: a WebVTT generated from the Rust book's structs chapter, one cue per sentence, read
+  as a lecturer reads it: the subject announced at the start, a pause and a spoken transition
+  ("Next, let's look at …") before each section, a short breath between paragraphs. A first
+  version ran the sentences back to back, without a pause or a word of transition: no signal of
+  where a section ends was left, and no recorded lecture sounds like that.
 - markdown: npm's own docs (Markdown with front matter) under /usr/lib/node_modules/npm/docs.
 
 Per corpus it prints the figures of `course_supporter.structuring.quality` against the targets.
@@ -47,6 +51,9 @@ RUST_SITE = "The Rust Programming Language"
 PDF_BACK_MATTER = ("Copying Information", "GNU Free Documentation License", "Index")
 FRONT_MATTER_TITLE = re.compile(r"^---\n(?:.*\n)*?title: (?P<title>.+)\n(?:.*\n)*?---\n")
 SECONDS_PER_WORD = 0.4
+SECTION_PAUSE_SECONDS = 3.5
+PARAGRAPH_PAUSE_SECONDS = 0.6
+TRANSITIONS = ("Now let's look at {}.", "Next, let's talk about {}.", "Let's move on to {}.")
 
 
 @dataclass
@@ -165,6 +172,11 @@ def _timecode(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{millis:03d}"
 
 
+def _spoken(heading: str) -> str:
+    """A heading as a speaker says it: lower case, except names and acronyms (`ASN.1`)."""
+    return " ".join(w if w[1:2].isupper() or w.isupper() else w.lower() for w in heading.split())
+
+
 def lecture(workdir: Path) -> Corpus | str:
     page = RUST_BOOK / "ch05-01-defining-structs.html"
     if not page.is_file():
@@ -172,13 +184,27 @@ def lecture(workdir: Path) -> Corpus | str:
     cues = ["WEBVTT", ""]
     outline: list[str] = []
     now = 0.0
-    for heading, paragraphs in _sections(page):
+
+    def say(sentence: str) -> None:
+        nonlocal now
+        length = max(1.5, len(sentence.split()) * SECONDS_PER_WORD)
+        cues.extend([f"{_timecode(now)} --> {_timecode(now + length)}", sentence, ""])
+        now += length
+
+    sections = _sections(page)
+    for number, (heading, paragraphs) in enumerate(sections):
         outline.append(heading)
+        if number == 0:
+            say(f"In this lecture, we'll talk about {_spoken(heading)}.")
+        else:
+            now += SECTION_PAUSE_SECONDS
+            last = number == len(sections) - 1
+            transition = "Finally, let's talk about {}." if last else TRANSITIONS[number % 3]
+            say(transition.format(_spoken(heading)))
         for paragraph in paragraphs:
             for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
-                length = max(1.5, len(sentence.split()) * SECONDS_PER_WORD)
-                cues += [f"{_timecode(now)} --> {_timecode(now + length)}", sentence, ""]
-                now += length
+                say(sentence)
+            now += PARAGRAPH_PAUSE_SECONDS
     path = workdir / "structs-lecture.vtt"
     path.write_text("\n".join(cues), encoding="utf-8")
     return Corpus("lecture", [path], outline)

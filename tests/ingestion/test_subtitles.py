@@ -86,14 +86,53 @@ async def test_a_lecture_splits_into_timed_topics(tmp_path: Path, settings: Sett
     spans = [(h.ref.start_seconds, h.ref.end_seconds) for h in headings]
     assert spans == [(1.0, 72.5), (76.0, 147.5), (151.0, 222.5)]
     assert document.metadata.topics == 3
-    assert "Package" in headings[0].text and "Dependenc" in headings[1].text
-    assert "Script" in headings[2].text
+    # No transition is spoken: each topic is titled by what it is most about.
+    assert [h.text for h in headings] == ["Package json file", "Dependencies", "Scripts"]
     # Each heading opens its topic: the cues that follow it lie inside its span.
     first_cue_after = [document.chunks[document.chunks.index(h) + 1] for h in headings]
     assert [c.ref.start_seconds for c in first_cue_after] == [1.0, 76.0, 151.0]
     text = [c.text for c in document.chunks if c.kind is ChunkKind.TRANSCRIPT]
     assert "With npm init <initializer> npm runs the package create-<initializer> for you." in text
     assert not any("<v" in t or "Teacher" in t for t in text)
+
+
+def _announced_lecture(pause: float) -> str:
+    """The same lecture said with an opening and spoken transitions, after `pause` seconds."""
+    openings = [
+        "In this lecture, we'll talk about npm packages.",
+        "Next, let's look at dependencies.",
+        "Finally, let's talk about npm scripts.",
+    ]
+    cues, t = ["WEBVTT", ""], 1.0
+    for opening, topic in zip(openings, TOPICS, strict=True):
+        for line in [opening, *topic[:6]]:
+            cues += [f"{_clock(t)} --> {_clock(t + 5.5)}", line, ""]
+            t += 6.0
+        t += pause
+    return "\n".join(cues)
+
+
+async def test_spoken_transitions_after_a_pause_open_and_title_topics(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "npm-lecture.vtt"
+    path.write_text(_announced_lecture(pause=3.5), encoding="utf-8")
+    document = await _extract(path, settings)
+    headings = [c for c in document.chunks if c.kind is ChunkKind.HEADING]
+    # Topics of 42 s, shorter than a topic found by cohesion alone may be, titled by the
+    # transition; the first by the lecture's opening, which also titles the document.
+    assert [h.text for h in headings] == ["Npm packages", "Dependencies", "Npm scripts"]
+    assert [h.ref.start_seconds for h in headings] == [1.0, 46.5, 92.0]
+    assert document.title == "Npm packages"
+
+
+async def test_a_lecture_without_an_announced_subject_is_titled_by_its_dominant_term(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "npm-lecture.vtt"
+    path.write_text(_lecture(), encoding="utf-8")
+    document = await _extract(path, settings)
+    assert document.title == "Package json"
 
 
 async def test_a_short_clip_stays_one_topic(tmp_path: Path, settings: Settings) -> None:

@@ -270,35 +270,36 @@ def spoken(start: float, text: str) -> Chunk:
 
 
 def topic(title: str, start: float, end: float) -> Chunk:
-    """A topic heading as ingestion gives a transcript: key words, with the topic's span."""
+    """A topic heading as ingestion gives a transcript: what it announces or is about."""
     ref = Reference(heading_level=1, start_seconds=start, end_seconds=end)
     return Chunk(kind=ChunkKind.HEADING, text=title, ref=ref)
 
 
 def test_a_lecture_gives_a_lesson_per_topic_with_timecodes_and_concepts() -> None:
     chunks = [
-        topic("Tuples, create and key", 0, 30),
+        topic("Defining structs", 0, 30),
         spoken(0, "Structs are similar to tuples in that both hold related values."),
         spoken(5, "Inside curly brackets we define the pieces of data, which we call fields."),
         spoken(10, "Each of the fields has a name and a type, so the values read clearly."),
-        topic("Email, syntax and parameter", 30, 60),
+        topic("Struct update syntax", 30, 60),
         spoken(30, "You can build a new instance from an old one using struct update syntax."),
         spoken(35, "With struct update syntax the remaining values come from the old instance."),
         spoken(40, "Writing every value again would be tedious for a large instance."),
-        topic("Tuple, Point and destructure", 60, 90),
-        spoken(60, "Rust also supports structs that look similar to tuples, called tuple structs."),
-        spoken(65, "Tuple structs have a name but their fields have only types."),
-        spoken(70, "You destructure tuple structs into their pieces like tuples."),
+        topic("Creating different types with tuple structs", 60, 90),
+        spoken(60, "Now let's look at creating different types with tuple structs."),
+        spoken(65, "Rust also supports structs that look similar to tuples, called tuple structs."),
+        spoken(70, "Tuple structs have a name but their fields have only types."),
     ]
-    document = SourceDocument(source_type="video", title="Struct", chunks=chunks)
+    document = SourceDocument(source_type="video", title="Structs", chunks=chunks)
     materials = [MaterialDocument(uuid.uuid4(), "video", "structs-lecture.vtt", document)]
     structure, without_term = built(materials)
 
+    assert structure.modules[0].title == "Structs"
     lessons = structure.modules[0].lessons
     assert [lesson.title for lesson in lessons] == [
-        "Fields",
+        "Defining structs",
         "Struct update syntax",
-        "Tuple structs",
+        "Creating different types with tuple structs",
     ]
     assert [(lesson.video_start, lesson.video_end) for lesson in lessons] == [
         ("00:00:00", "00:00:15"),
@@ -309,6 +310,10 @@ def test_a_lecture_gives_a_lesson_per_topic_with_timecodes_and_concepts() -> Non
     update = lessons[1].concepts[0]
     assert update.title == "Struct update syntax"
     assert [t.timecode for t in update.timecodes] == ["00:00:30", "00:00:35"]
+    # The signpost is not the definition; the sentence that names the term is.
+    tuple_structs = lessons[2].concepts[0]
+    assert tuple_structs.title == "Tuple structs"
+    assert tuple_structs.definition.startswith("Rust also supports structs")
     report = assess(structure, [], references_without_term=without_term)
     assert report.empty_lessons == 0 and report.fragment_concepts == 0
 

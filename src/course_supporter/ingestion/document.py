@@ -6,9 +6,10 @@ HTML headings carry `ref.anchor`; a paged PDF's headings come from its bookmarks
 type) and carry `ref.page`..`ref.end_page`; a PPTX opens a section at each titled slide
 (a slide repeating the title before it, "… (cont.)", continues it; "Section Header" slides
 are level 1 over titled slides at level 2); a transcript with more than one topic has a
-level-1 HEADING per topic, titled by its key terms, whose `start_seconds`/`end_seconds`
-span the topic. `SourceDocument.source_type` is how the material reads: a PDF manual is
-"text" (cited by page), a deck exported to PDF "presentation" (cited by slide).
+level-1 HEADING per topic, titled by the topic the speaker announces (else its most
+distinctive phrase), whose `start_seconds`/`end_seconds` span the topic.
+`SourceDocument.source_type` is how the material reads: a PDF manual is "text" (cited by
+page), a deck exported to PDF "presentation" (cited by slide).
 """
 
 from __future__ import annotations

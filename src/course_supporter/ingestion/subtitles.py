@@ -19,7 +19,7 @@ from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocu
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.formats import extension_of
 from course_supporter.ingestion.text import read_text_file
-from course_supporter.ingestion.topics import TimedText, segment_topics
+from course_supporter.ingestion.topics import TimedText, lecture_subject, segment_topics
 
 # Up to this share of cues may be broken; they are skipped and counted in the metadata.
 MAX_BROKEN_CUE_SHARE = 0.1
@@ -123,14 +123,25 @@ def _parse_cue(block: str, subtitle_format: str) -> Cue | None:
 
 
 def transcript_document(
-    cues: list[Cue], *, title: str, max_chars: int, label: str, **metadata: str | int | float
+    cues: list[Cue],
+    *,
+    title: str,
+    max_chars: int,
+    label: str,
+    title_from_speech: bool = False,
+    **metadata: str | int | float,
 ) -> SourceDocument:
     """A video document with one TRANSCRIPT chunk per cue, under a HEADING per topic when the
-    transcript holds more than one."""
+    transcript holds more than one.
+
+    With `title_from_speech` (`title` is only a file name) the document is titled by what the
+    lecture announces or is mostly about, and by `title` when nothing stands out.
+    """
     collector = ChunkCollector(max_chars, label)
-    topics = segment_topics(
-        [TimedText(cue.start_seconds, cue.end_seconds, cue.text) for cue in cues]
-    )
+    timed = [TimedText(cue.start_seconds, cue.end_seconds, cue.text) for cue in cues]
+    topics = segment_topics(timed)
+    if title_from_speech:
+        title = lecture_subject(timed) or title
     openings = {topic.first: topic for topic in topics} if len(topics) > 1 else {}
     for index, cue in enumerate(cues):
         topic = openings.get(index)
@@ -168,6 +179,7 @@ class SubtitleProcessor:
             title=Path(filename).stem,
             max_chars=self.max_chars,
             label=filename,
+            title_from_speech=True,
             filename=filename,
             format=subtitle_format,
             skipped_cues=parsed.broken,

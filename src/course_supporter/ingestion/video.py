@@ -63,6 +63,7 @@ def _spoken_document(
         title=title,
         max_chars=settings.ingest_max_text_chars,
         label=label,
+        title_from_speech=True,
         transcript_source="speech_to_text",
         speech_engine=SPEECH_ENGINE,
         duration_seconds=round(audio_seconds, 3),

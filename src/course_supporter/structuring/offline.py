@@ -24,6 +24,7 @@ from course_supporter.structuring.schemas import (
     format_timecode,
 )
 from course_supporter.structuring.terms import (
+    ReferenceEntry,
     Sentence,
     Term,
     TextIndex,
@@ -31,11 +32,15 @@ from course_supporter.structuring.terms import (
     complete_sentence,
     find_terms,
     mentions,
+    reference_entries,
     sentences,
     term_key,
 )
 
 MAX_CONCEPTS_PER_LESSON = 6
+MAX_REFERENCE_CONCEPTS = 16
+"""A function reference section teaches its entries: more of them make one lesson."""
+MAX_REFERENCE_EXERCISES = 4
 MAX_REFERENCES_PER_KIND = 3
 MAX_EXAMPLES = 2
 SLIDES_PER_LESSON = 6
@@ -466,6 +471,32 @@ class _ConceptBuilder:
                 concept.web_references.append(web)
 
 
+def _call_exercise(entry: ReferenceEntry, level: int) -> Exercise:
+    """From a reference entry: write a call for a case of one's own and explain its arguments."""
+    name = entry.term.title
+    argument_names = [p.split(":", 1)[0].strip() for p in entry.parameters]
+    description = (
+        f"The reference gives `{entry.signature}`: “{entry.term.definition}” Write a call to "
+        f"{name} for a case of your own, say what each argument holds and what you do with "
+        "its result."
+    )
+    solution = " ".join([entry.signature, entry.term.definition, *entry.parameters])
+    criteria = [f"The call passes the arguments the signature of {name} lists, in its order."]
+    if argument_names:
+        criteria.append(f"The answer says what {_join(argument_names)} hold.")
+    if entry.returns:
+        returned = entry.returns.split(":", 1)[1].strip().rstrip(" .")
+        criteria.append(
+            f"The answer checks the result against what the reference lists: {returned}."
+        )
+    return Exercise(
+        description=description,
+        reference_solution=solution,
+        grading_criteria=criteria,
+        difficulty=min(level + 1, 5),
+    )
+
+
 def _context(concept: Concept, prose: Sequence[str]) -> str | None:
     """A sentence of the lesson, other than the definition, that uses the term: for applying it."""
     key = term_key(concept.title)
@@ -554,23 +585,32 @@ class _Structurer:
         headings.append(section.title)
         concepts: list[Concept] = []
         keys: list[str] = []
-        for term in find_terms(lesson_sentences, headings, MAX_CONCEPTS_PER_LESSON * 2):
+        # A function reference is about its entries' names, not the phrases of their prose.
+        entries = reference_entries(section.chunks)
+        limit = MAX_REFERENCE_CONCEPTS if entries else MAX_CONCEPTS_PER_LESSON
+        terms = [e.term for e in entries] or find_terms(lesson_sentences, headings, limit * 2)
+        for term in terms:
             key = term_key(term.title)
-            if key in self.seen_terms or len(concepts) >= MAX_CONCEPTS_PER_LESSON:
+            if key in self.seen_terms or len(concepts) >= limit:
                 continue
             self.seen_terms.add(key)
             keys.append(key)
             concepts.append(builder.build(term, lesson_sentences))
             self.earlier[key] = concepts[-1]
-        # A transcript's topic headings are key-word lists; the topic's first term names it.
-        spoken = any(c.kind is ChunkKind.TRANSCRIPT for c in section.chunks)
-        if concepts and (spoken or not section.title):
+        # A section without a title of its own (a few slides, a window of a transcript without
+        # topics) is named by its first concept.
+        if concepts and not section.title:
             title = concepts[0].title
         else:
             title = section.title or f"{part.title}, part {number}"
         prose = [s.plain for s in lesson_sentences]
         contexts = {c.title: ctx for c in concepts if (ctx := _context(c, prose))}
-        exercises = lesson_exercises(title, section.chunks, concepts, contexts, prose, level)
+        if entries:
+            taught = {c.title for c in concepts}
+            exercises = [_call_exercise(e, level) for e in entries if e.term.title in taught]
+            exercises = exercises[:MAX_REFERENCE_EXERCISES]
+        else:
+            exercises = lesson_exercises(title, section.chunks, concepts, contexts, prose, level)
         if not (concepts or exercises):
             exercises = self._applying_earlier(prose, level)
         lesson = Lesson(title=title, concepts=concepts, exercises=exercises)

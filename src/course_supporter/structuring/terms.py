@@ -29,11 +29,24 @@ NAMED_AT_END = re.compile(
     rf"[\"'“\u2018*_]*(?P<term>{TERM})[\"'”\u2019*_]*(?:[.,;:!]|\s+(?:because|since|when|and)\b)",
     re.IGNORECASE,
 )
+APPOSITIVE = re.compile(
+    r"(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)?), an? (?:[A-Za-z][a-z]+ ){0,2}"
+    r"(?:feature|concept|kind|type|technique|mechanism|tool|way|method|process|structure|"
+    r"value|function|rule|pattern|term|name) (?:that|which)\b"
+)
+"""A term glossed by an apposition: `… the use of lifetimes, a Rust feature that …`."""
+NAMING_BACK = re.compile(
+    r"^(?:so,? |and )?(?:we call (?:this|these|that|it|them)|(?:this|these|that) (?:is|are) "
+    r"(?:called|known as)|(?:you|we) can do (?:this|that)\b)\b",
+    re.IGNORECASE,
+)
 ACRONYM = re.compile(r"\b(?P<term>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|and|for|on|in|is|to)){1,5})"
                      r" \((?P<short>[A-Z][A-Za-z0-9.]{1,7})\b")  # fmt: skip
 """A name followed by its abbreviation: `Distinguished Encoding Rules (DER)`."""
 PHRASE_WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
 MIN_PHRASE_REPEATS = 2
+GUESSED_RANK = 3
+"""Rank of candidates nothing marks: repeated capitalised phrases (3), repeated word groups (4)."""
 MAX_PHRASE_TERMS = 3
 VERB_CUES = frozenset(
     {"to", "can", "could", "will", "would", "must", "should", "we", "you", "they"}
@@ -48,6 +61,15 @@ WORD = re.compile(r"[\w'\u2019+#-]+")
 CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
 CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
 COMPLETE_SENTENCE = re.compile(r"^[\"'“(`A-Z0-9].*[.!?][\"'”)]?$", re.DOTALL)
+SIGNPOST = re.compile(
+    r"^(?:(?:so|okay|ok|now|next|then|and|finally|lastly|first|alright|all right|right)[,.]?\s+)*"
+    r"(?:(?:let['\u2019]s|let us|we['\u2019]ll|we will|we['\u2019]re going to|i['\u2019]ll|i will)"
+    r"\s+(?:now\s+|also\s+|briefly\s+)?(?:look at|talk about|turn to|move on to|go on to|discuss|"
+    r"cover|go over|get to|start with)\b|(?:moving|turning) on to\b)"
+    r"|^in (?:this|today['\u2019]s) (?:lecture|talk|video|lesson|session|class)\b",
+    re.IGNORECASE,
+)
+"""A speaker's signpost ("Next, let's look at …"): it names what comes, it says nothing of it."""
 
 _FUNCTION_WORDS_TEXT = """
     a an the this that these those it its there here what which who whom whose he she they
@@ -80,6 +102,24 @@ MAX_TERM_WORDS = 5
 MAX_TERM_CHARS = 48
 MIN_DEFINITION_WORDS = 5
 MAX_DEFINITION_WORDS = 60
+SIGNATURE = re.compile(r"^(?:[A-Za-z_]\w*[\s*&]+){0,4}?(?P<name>[A-Za-z_]\w*)\s*\([^()]{0,400}\)")
+"""An entry of a function reference opens with its signature: `int asn1_create_element (…)`."""
+CODE_NAME = re.compile(r"[_\d]|[a-z][A-Z]")
+LABELLED = re.compile(r"^[\w .*-]{1,30}:\s")
+"""A parameter or return line of an entry (`file: …`, `Returns: …`), not its description."""
+DESCRIBING = re.compile(r"^(?:(?:This|The) function\b|Function\b|[A-Z][a-z]+s\s)")
+"""How a description of a function opens: `Creates …`, `Returns the …`, `This function …`."""
+RETURNS = re.compile(r"^Returns?:\s", re.IGNORECASE)
+DOC_MARKER = re.compile(r"\[(?:Function|Macro|Variable|Type|Method)\]")
+"""What a manual's layout prints inside a signature (Texinfo's `[Function]`)."""
+LOST_STOP = re.compile(
+    r"(?<=[a-z)\]] )(?=(?:[A-Z][a-z]+s|Set|Get|Create|Return|Check|Search|Extract|Decode|Convert"
+    r"|Print|Delete|Read|Write|Count)\s+(?:the|a|an|one|all|each)\b)"
+)
+SPACE_BEFORE_STOP = re.compile(r"\s+(?=[.,;:!?](?:\s|$))")
+MIN_REFERENCE_ENTRIES = 2
+CHUNKS_PER_REFERENCE_ENTRY = 10
+"""A section is a reference when it holds at least one entry per this many text blocks."""
 
 
 @dataclass
@@ -117,6 +157,12 @@ class Sentence:
         if named:
             found.append(named["term"])
         found += [t for a in ACRONYM.finditer(self.plain) if (t := _abbreviated(a))]
+        for appositive in APPOSITIVE.finditer(self.plain):
+            words = appositive["term"].split()
+            while words and words[0].lower() in FUNCTION_WORDS:
+                words.pop(0)
+            if words:
+                found.append(" ".join(words))
         return found
 
 
@@ -217,13 +263,15 @@ def acceptable_term(term: str) -> bool:
 
 
 def complete_sentence(text: str) -> bool:
-    """A whole sentence: opens with a capital (or code), ends with a stop, not too short or long."""
+    """A whole sentence that says something: opens with a capital (or code), ends with a stop, not
+    too short or long, not a signpost."""
     words = text.split()
     return (
         MIN_DEFINITION_WORDS <= len(words) <= MAX_DEFINITION_WORDS
         and bool(COMPLETE_SENTENCE.match(text))
         and not text.rstrip(".!?").endswith((":", ","))
         and not CODE_NOISE.search(text.split(" ", 1)[0])
+        and not SIGNPOST.match(text)
     )
 
 
@@ -276,8 +324,17 @@ def find_terms(
     """
     found: dict[str, Term] = {}
     order: dict[str, int] = {}
+    position = {id(s): n for n, s in enumerate(lesson_sentences)}
 
-    def offer(term: str, sentence: Sentence | None, rank: int) -> None:
+    def _sentence_before(sentence: Sentence) -> str:
+        """What "this" is in "We call this a conditional request.": the sentence before."""
+        n = position.get(id(sentence), 0)
+        if not n or not NAMING_BACK.match(sentence.plain):
+            return ""
+        before = lesson_sentences[n - 1]
+        return before.plain if before.complete else ""
+
+    def offer(term: str, sentence: Sentence | None, rank: int, before: str = "") -> None:
         term = term.strip() if is_code_term(term.strip()) else clean_text(term)
         key = term_key(term)
         if not acceptable_term(term) or (key in found and found[key].rank <= rank):
@@ -286,15 +343,17 @@ def find_terms(
             sentence = _defining(key, lesson_sentences)
             if sentence is None:
                 return
+            before = _sentence_before(sentence)
         defined = sentence.defined_key == key or rank == 0
-        found[key] = Term(display(term), sentence.plain, sentence.chunk, rank, defined)
+        definition = f"{before} {sentence.plain}".strip()
+        found[key] = Term(display(term), definition, sentence.chunk, rank, defined)
         order.setdefault(key, len(order))
 
     emphasis_counts: Counter[str] = Counter()
     for index, sentence in enumerate(lesson_sentences):
         plain = sentence.plain
         for term in sentence.defined_terms:
-            offer(term, sentence, 0)
+            offer(term, sentence, 0, _sentence_before(sentence))
         if "**" in sentence.text or "__" in sentence.text:
             for bold in BOLD.finditer(sentence.text):
                 term = bold["a"] or bold["b"]
@@ -317,12 +376,21 @@ def find_terms(
         for phrase, count in counts.most_common():
             if count < 2:
                 break
-            offer(phrase, next(s for s in lesson_sentences if phrase in s.text), 3)
+            offer(phrase, next(s for s in lesson_sentences if phrase in s.text), GUESSED_RANK)
     if len(found) < 2:
         for phrase in repeated_phrases(lesson_sentences):
             offer(phrase, None, 4)
     terms = sorted(found.values(), key=lambda t: (t.rank, order[term_key(t.title)]))
-    return terms[:limit]
+    # A phrase guessed from speech or capitals (nothing marks it) that has only another
+    # concept's sentence to define it is a piece of that sentence, not a concept.
+    kept: list[Term] = []
+    for candidate in terms:
+        if candidate.rank >= GUESSED_RANK and any(
+            k.definition == candidate.definition for k in kept
+        ):
+            continue
+        kept.append(candidate)
+    return kept[:limit]
 
 
 def repeated_phrases(lesson_sentences: Sequence[Sentence]) -> list[str]:
@@ -354,3 +422,70 @@ def repeated_phrases(lesson_sentences: Sequence[Sentence]) -> list[str]:
     kept = [k for k in repeated if not any(k != o and f" {k} " in f" {o} " for o in repeated)]
     kept.sort(key=lambda k: (-counts[k] * len(k.split()), k))
     return [spelling[k] for k in kept[:MAX_PHRASE_TERMS]]
+
+
+@dataclass
+class ReferenceEntry:
+    """One entry of a function reference: its name as a term, its signature and what it returns."""
+
+    term: Term
+    signature: str
+    parameters: list[str]
+    returns: str | None
+
+
+def reference_entries(chunks: Sequence[Chunk]) -> list[ReferenceEntry]:
+    """The entries of a function or API reference section: each entry's code name
+    (`asn1_create_element`) with the sentence that describes what it does.
+
+    A section is a reference when entries (a block opening with a signature whose name is
+    code: `int asn1_create_element (…)`) make up much of it; otherwise there are none.
+    """
+    text = [c for c in chunks if c.kind not in (ChunkKind.HEADING, ChunkKind.CODE)]
+    starts: list[tuple[int, re.Match[str]]] = []
+    for index, chunk in enumerate(chunks):
+        if chunk.kind in (ChunkKind.HEADING, ChunkKind.CODE, ChunkKind.TRANSCRIPT):
+            continue
+        match = SIGNATURE.match(chunk.text.strip())
+        if match and CODE_NAME.search(match["name"]):
+            starts.append((index, match))
+    if len(starts) < MIN_REFERENCE_ENTRIES or len(text) > CHUNKS_PER_REFERENCE_ENTRY * len(starts):
+        return []
+    entries: dict[str, ReferenceEntry] = {}
+    for number, (index, match) in enumerate(starts):
+        name = match["name"]
+        end = starts[number + 1][0] if number + 1 < len(starts) else len(chunks)
+        body = chunks[index + 1 : end]
+        description = _description(body)
+        if description is None or name in entries:
+            continue
+        signature = " ".join(DOC_MARKER.sub(" ", match[0]).split())
+        rest = chunks[index].text.strip()[len(match[0]) :]
+        lines = [clean_text(rest), *(clean_text(c.text) for c in body)]
+        parameters = [line for line in lines if LABELLED.match(line) and not RETURNS.match(line)]
+        returns = next((line for line in lines if RETURNS.match(line)), None)
+        term = Term(name, description, chunks[index], 0, True)
+        entries[name] = ReferenceEntry(term, signature, parameters, returns)
+    return list(entries.values())
+
+
+def _description(entry: Sequence[Chunk]) -> str | None:
+    """The sentence of an entry that says what it does: one opening like a description, else
+    the first whole sentence outside the parameter lines."""
+    candidates: list[tuple[int, int, str]] = []
+    for sentence in sentences(entry):
+        text = sentence.plain
+        in_parameter = bool(LABELLED.match(clean_text(sentence.chunk.text)))
+        recovered = in_parameter and bool(LOST_STOP.search(text))
+        if recovered:
+            # A description the layout ran into the last parameter line: `… stored Counts …`.
+            text = LOST_STOP.split(text, maxsplit=1)[-1]
+        plain = SPACE_BEFORE_STOP.sub("", text)
+        words = plain.split()
+        if len(words) < 3 or not COMPLETE_SENTENCE.match(plain) or LABELLED.match(plain):
+            continue
+        if len(words) > MAX_DEFINITION_WORDS or "=" in plain or "->" in plain:
+            continue
+        rank = 0 if recovered or DESCRIBING.match(plain) else 2 if in_parameter else 1
+        candidates.append((rank, len(candidates), plain))
+    return min(candidates)[2] if candidates else None
