@@ -22,7 +22,7 @@ _STOPWORD_TEXT = (
     "very was we were what when where which while who whom why will with would you your "
     "yours okay ok yeah um uh so well going gonna want one two see look thing things way "
     "lot know think say said make makes made use used using go here's that's it's we're "
-    "you're they're i'm let's don't can't "
+    "you're they're i'm let's don't can't we'll i'll you'll they'll it'll there's what's "
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Each side of a gap is compared over about this many content words (TextTiling's block).
@@ -87,7 +87,7 @@ class Topic:
 
 
 def _terms(text: str) -> list[str]:
-    words = (w.casefold().strip("'\u2019-") for w in _WORD.findall(text))
+    words = (w.casefold().replace("\u2019", "'").strip("'-") for w in _WORD.findall(text))
     return [_stem(w) for w in words if len(w) > 2 and w not in _STOPWORDS]
 
 
@@ -314,7 +314,8 @@ def _content_runs(text: str) -> list[list[str]]:
         word = token.strip("'\u2019-")
         if not word.strip():
             continue
-        if not _WORD.fullmatch(word) or len(word) <= 2 or word.casefold() in _STOPWORDS:
+        spoken = word.casefold().replace("\u2019", "'")  # a typographic apostrophe is an apostrophe
+        if not _WORD.fullmatch(word) or len(word) <= 2 or spoken in _STOPWORDS:
             runs.append([])
             continue
         runs[-1].append(word if word.isupper() else word.lower())
