@@ -190,7 +190,7 @@ async def test_bad_edits_are_refused_and_change_nothing(client: ApiClient) -> No
         )
         assert response.status_code == expected, (method, path, response.text)
     # Moving every lesson out of a module leaves it empty: 422; deleting it is fine.
-    empties = {  # fmt: skip
+    empties = {
         "edits": [
             {
                 "op": "move",
