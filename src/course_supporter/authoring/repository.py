@@ -53,6 +53,38 @@ async def load_draft(session: AsyncSession, course_id: uuid.UUID) -> Draft:
     return Draft.of(course_id, modules, lessons, concepts, exercises)
 
 
+async def items_by_id(
+    session: AsyncSession, course_id: uuid.UUID, wanted: dict[str, set[uuid.UUID]]
+) -> dict[uuid.UUID, Module | Lesson | Concept | Exercise]:
+    """The course's items of each kind among the ids given (others are simply absent)."""
+    found: dict[uuid.UUID, Module | Lesson | Concept | Exercise] = {}
+    if "module" in wanted:
+        for module in await session.scalars(
+            select(Module).where(Module.course_id == course_id, Module.id.in_(wanted["module"]))
+        ):
+            found[module.id] = module
+    if "lesson" in wanted:
+        for lesson in await session.scalars(
+            select(Lesson).where(Lesson.course_id == course_id, Lesson.id.in_(wanted["lesson"]))
+        ):
+            found[lesson.id] = lesson
+    if "concept" in wanted:
+        for concept in await session.scalars(
+            select(Concept)
+            .join(Lesson, Lesson.id == Concept.lesson_id)
+            .where(Lesson.course_id == course_id, Concept.id.in_(wanted["concept"]))
+        ):
+            found[concept.id] = concept
+    if "exercise" in wanted:
+        for exercise in await session.scalars(
+            select(Exercise)
+            .join(Lesson, Lesson.id == Exercise.lesson_id)
+            .where(Lesson.course_id == course_id, Exercise.id.in_(wanted["exercise"]))
+        ):
+            found[exercise.id] = exercise
+    return found
+
+
 async def delete_draft_rows(session: AsyncSession, course_id: uuid.UUID) -> None:
     """Every module of the course; lessons, concepts and exercises go with them (cascade)."""
     await session.execute(delete(Module).where(Module.course_id == course_id))
