@@ -2,8 +2,10 @@
 
 One uvicorn worker on a throwaway PostgreSQL database, load from another process. The course
 holds a generated structure of 10 modules x 5 lessons x (5 concepts + 2 exercises), stored
-the way the structure job stores it. Also measured: the same read revalidated with
-`If-None-Match` (304), which is what a polling `check` client sends.
+the way the structure job stores it, and published; the reads use a `check` key, so they
+serve the published version (a later draft edit does not change what they read). Also
+measured: the same read revalidated with `If-None-Match` (304), which is what a polling
+`check` client sends.
 
     .venv/bin/python benchmarks/read.py [--postgres-url URL] [--duration 5] [--rounds 2]
 
@@ -24,9 +26,9 @@ from pathlib import Path
 import httpx
 from http_load import DEFAULT_POSTGRES_URL, LIVE, measure, postgres_database, running_server
 
+from course_supporter.authoring.service import publish, save_generated_structure
 from course_supporter.config import Settings
 from course_supporter.courses.models import Course
-from course_supporter.courses.structure import replace_structure
 from course_supporter.db import Database
 from course_supporter.structuring.schemas import (
     Concept,
@@ -37,6 +39,7 @@ from course_supporter.structuring.schemas import (
     PageReference,
 )
 from course_supporter.tables import Base as _all_tables  # noqa: F401  (every FK target mapped)
+from course_supporter.tenancy.service import issue_key
 
 TARGET_RATIO = 0.2
 
@@ -77,15 +80,27 @@ def sample_structure(material_id: uuid.UUID) -> CourseStructure:
     return CourseStructure(title="Benchmark course", modules=modules)
 
 
-async def seed_structure(database_url: str, course_id: uuid.UUID) -> None:
+async def seed_structure(database_url: str, course_id: uuid.UUID, tenant_name: str) -> str:
+    """Generate and publish the structure; returns a `check` key of the course's tenant."""
     db = Database(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
     try:
         async with db.sessions() as session:
             course = await session.get_one(Course, course_id)
-            await replace_structure(
-                session, course, sample_structure(uuid.uuid4()), strategy="default", job_id=None
+            await save_generated_structure(
+                session,
+                course,
+                sample_structure(uuid.uuid4()),
+                strategy="default",
+                job_id=None,
+                key_prefix=None,
+                keep=50,
             )
             await session.commit()
+            await publish(session, course.tenant_id, "bench", course_id, None)
+            issued = await issue_key(
+                session, tenant_name, scopes="check", rate_prep=1, rate_check=1_000_000
+            )
+            return issued.raw_key
     finally:
         await db.dispose()
 
@@ -107,11 +122,14 @@ def main() -> int:
             running_server(database_url, None, workdir) as (server, port, key, _env),
         ):
             base = f"http://127.0.0.1:{port}"
-            headers = {"X-API-Key": key}
-            course = httpx.post(f"{base}/api/v1/courses", json={"title": "Bench"}, headers=headers)
+            prep = {"X-API-Key": key}
+            course = httpx.post(f"{base}/api/v1/courses", json={"title": "Bench"}, headers=prep)
             course_id = course.json()["id"]
-            asyncio.run(seed_structure(database_url, uuid.UUID(course_id)))
+            tenant = httpx.get(f"{base}/api/v1/me", headers=prep).json()["tenant_name"]
+            check_key = asyncio.run(seed_structure(database_url, uuid.UUID(course_id), tenant))
+            headers = {"X-API-Key": check_key}
             read = httpx.get(f"{base}/api/v1/courses/{course_id}", headers=headers)
+            assert read.json()["published_version"] == read.json()["version"] == 1
             modules = read.json()["structure"]["modules"]
             assert len(modules) == 10 and all(len(m["lessons"]) == 5 for m in modules)
             print(f"course document: {len(read.content):,} bytes, ETag {read.headers['etag']}")

@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from course_supporter.courses import exercises, service, structure
+from course_supporter.courses import service, structure
 from course_supporter.courses.schemas import (
     CourseCreate,
     CourseDetail,
     CourseOut,
     CourseUpdate,
-    ExerciseCreate,
-    ExerciseOut,
-    ExerciseUpdate,
     JobAccepted,
     LessonOut,
     StructureRequest,
 )
 from course_supporter.dependencies import SessionDep
+from course_supporter.errors import ForbiddenError
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, page_of
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
+from course_supporter.tenancy.context import TenantContext
+from course_supporter.tenancy.scopes import Scope
+
+VersionQuery = Annotated[
+    int | None,
+    Query(ge=1, description="A stored structure version (prep keys); default: the draft"),
+]
+
+
+def _published_only(tenant: TenantContext, version: int | None) -> bool:
+    """A key without `prep` reads the published version, and only that."""
+    if Scope.PREP in tenant.scopes:
+        return False
+    if version is not None:
+        raise ForbiddenError("check keys read the published version only; leave out ?version=")
+    return True
+
 
 router = APIRouter(
     prefix="/api/v1/courses", tags=["courses"], responses=error_responses(401, 403, 422, 429, 503)
@@ -53,16 +69,26 @@ async def list_courses(
 @router.get(
     "/{course_id}",
     response_model=CourseDetail,
-    responses={**error_responses(404), 304: {"description": "Not modified (If-None-Match)"}},
+    responses={
+        **error_responses(404, 409),
+        304: {"description": "Not modified (If-None-Match)"},
+    },
 )
-async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant) -> Response:
-    """One course with its materials and generated structure; `ETag` and `304` supported."""
+async def get_course(
+    course_id: uuid.UUID, request: Request, tenant: ReadTenant, version: VersionQuery = None
+) -> Response:
+    """One course with its materials and structure; `ETag` and `304` supported.
+
+    `prep` keys read the draft, or any stored `?version=`; `check` keys read the published
+    version only (409 while nothing is published)."""
     read = await service.read_course(
         request.app.state.db,
         request.app.state.rendered_courses,
         tenant.tenant_id,
         course_id,
         request.headers.get("if-none-match"),
+        published_only=_published_only(tenant, version),
+        number=version,
     )
     headers = {"ETag": read.etag, "Cache-Control": "private, no-cache"}
     if read.body is None:
@@ -89,18 +115,29 @@ async def generate_structure(
         course_id,
         body.strategy,
         wait_for_materials=body.wait_for_materials,
+        key_prefix=tenant.key_prefix,
     )
     return JobAccepted(job_id=job.id)
 
 
 @router.get(
-    "/{course_id}/lessons/{lesson_id}", response_model=LessonOut, responses=error_responses(404)
+    "/{course_id}/lessons/{lesson_id}",
+    response_model=LessonOut,
+    responses=error_responses(404, 409),
 )
 async def get_lesson(
-    course_id: uuid.UUID, lesson_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    tenant: ReadTenant,
+    session: SessionDep,
+    version: VersionQuery = None,
 ) -> dict[str, object]:
-    """One lesson with its concepts and exercises."""
-    return await structure.get_lesson(session, tenant.tenant_id, course_id, lesson_id)
+    """One lesson with its concepts and exercises (the version as for the course detail)."""
+    if _published_only(tenant, version):
+        version = await service.published_version(session, tenant.tenant_id, course_id)
+    return await structure.get_lesson(
+        session, tenant.tenant_id, course_id, lesson_id, number=version
+    )
 
 
 @router.patch("/{course_id}", response_model=CourseOut, responses=body_responses(404))
@@ -120,50 +157,4 @@ async def delete_course(
 ) -> Response:
     """Delete a course, its materials and their stored files."""
     await service.delete_course(session, request.app.state.storage, tenant.tenant_id, course_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{course_id}/exercises",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ExerciseOut,
-    responses=body_responses(404),
-)
-async def create_exercise(
-    course_id: uuid.UUID, body: ExerciseCreate, tenant: PrepTenant, session: SessionDep
-) -> ExerciseOut:
-    """Author an exercise at the end of a lesson; `max_points` defaults to 5."""
-    exercise = await exercises.create_exercise(session, tenant.tenant_id, course_id, body)
-    return ExerciseOut.model_validate(exercise, from_attributes=True)
-
-
-@router.patch(
-    "/{course_id}/exercises/{exercise_id}",
-    response_model=ExerciseOut,
-    responses=body_responses(404),
-)
-async def update_exercise(
-    course_id: uuid.UUID,
-    exercise_id: uuid.UUID,
-    body: ExerciseUpdate,
-    tenant: PrepTenant,
-    session: SessionDep,
-) -> ExerciseOut:
-    """Change an exercise; fields left out keep their value."""
-    exercise = await exercises.update_exercise(
-        session, tenant.tenant_id, course_id, exercise_id, body
-    )
-    return ExerciseOut.model_validate(exercise, from_attributes=True)
-
-
-@router.delete(
-    "/{course_id}/exercises/{exercise_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(404),
-)
-async def delete_exercise(
-    course_id: uuid.UUID, exercise_id: uuid.UUID, tenant: PrepTenant, session: SessionDep
-) -> Response:
-    """Delete an exercise; its learners' submissions are kept."""
-    await exercises.delete_exercise(session, tenant.tenant_id, course_id, exercise_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

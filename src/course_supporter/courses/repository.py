@@ -10,13 +10,13 @@ from typing import NamedTuple
 from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.authoring.models import StructureVersion
 from course_supporter.courses.models import (
     Concept,
     Course,
     CourseStructureRecord,
     Exercise,
     Lesson,
-    Module,
 )
 from course_supporter.db import Database, Repository, TenantScopedRepository
 from course_supporter.materials.models import Material
@@ -29,6 +29,7 @@ _REVISION_STAMP = (
         CourseStructureRecord.version,
         func.count(Material.id),
         func.max(Material.updated_at),
+        CourseStructureRecord.published_version,
     )
     .outerjoin(CourseStructureRecord, CourseStructureRecord.course_id == Course.id)
     .outerjoin(Material, Material.course_id == Course.id)
@@ -36,7 +37,9 @@ _REVISION_STAMP = (
         Course.tenant_id == bindparam("tenant_id", type_=Uuid()),
         Course.id == bindparam("course_id", type_=Uuid()),
     )
-    .group_by(Course.updated_at, CourseStructureRecord.version)
+    .group_by(
+        Course.updated_at, CourseStructureRecord.version, CourseStructureRecord.published_version
+    )
 )
 
 
@@ -47,6 +50,7 @@ class RevisionStamp(NamedTuple):
     structure_version: int | None
     material_count: int
     materials_updated_at: datetime | None
+    published_version: int | None
 
 
 async def revision_stamp(
@@ -55,6 +59,15 @@ async def revision_stamp(
     """None if the tenant has no such course. One round trip, no document read."""
     row = await db.read_row(_REVISION_STAMP, {"tenant_id": tenant_id, "course_id": course_id})
     return None if row is None else RevisionStamp._make(row)
+
+
+async def version_document(session: AsyncSession, course_id: uuid.UUID, number: int) -> str | None:
+    """The structure document of one stored version, as JSON text."""
+    return await session.scalar(
+        select(StructureVersion.document_json).where(
+            StructureVersion.course_id == course_id, StructureVersion.number == number
+        )
+    )
 
 
 class CourseRepository(TenantScopedRepository[Course]):
@@ -102,16 +115,3 @@ async def concepts_of_course(session: AsyncSession, course_id: uuid.UUID) -> Seq
         .order_by(Lesson.id, Concept.position)
     )
     return (await session.scalars(statement)).all()
-
-
-async def lessons_of_exercises(
-    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Lesson, int]]:
-    """The lesson (and its module's position) of each exercise of the course in `exercise_ids`."""
-    rows = await session.execute(
-        select(Exercise.id, Lesson, Module.position)
-        .join(Lesson, Lesson.id == Exercise.lesson_id)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.course_id == course_id, Exercise.id.in_(exercise_ids))
-    )
-    return {exercise_id: (lesson, module) for exercise_id, lesson, module in rows.tuples()}

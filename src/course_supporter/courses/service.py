@@ -11,14 +11,18 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.courses.models import Concept, Course, Exercise, Lesson
+from course_supporter.courses.models import (
+    Concept,
+    Course,
+    CourseStructureRecord,
+    Exercise,
+)
 from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.courses.repository import (
     CourseRepository,
     ExerciseRepository,
     RevisionStamp,
     concepts_of_course,
-    lessons_of_exercises,
     revision_stamp,
 )
 from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
@@ -66,13 +70,6 @@ async def course_concepts(session: AsyncSession, course_id: uuid.UUID) -> Sequen
     return await concepts_of_course(session, course_id)
 
 
-async def exercise_lessons(
-    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Lesson, int]]:
-    """The lesson (and its module's position) of each of the course's `exercise_ids`."""
-    return await lessons_of_exercises(session, course_id, exercise_ids)
-
-
 async def list_courses(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
 ) -> Sequence[Course]:
@@ -113,6 +110,7 @@ async def request_structure(
     strategy: str,
     *,
     wait_for_materials: bool = False,
+    key_prefix: str | None = None,
 ) -> Job:
     """Queue a structure generation from every processed material.
 
@@ -130,10 +128,26 @@ async def request_structure(
         )
     if not unfinished and not await materials.done_for_course(tenant_id, course_id):
         raise ConflictError("No material of this course is processed yet; wait until one is 'done'")
-    params = {"strategy": strategy, "wait_for_materials": bool(unfinished)}
+    params = {
+        "strategy": strategy,
+        "wait_for_materials": bool(unfinished),
+        # The structure version it makes records who asked.
+        "key_prefix": key_prefix,
+    }
     job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, params)
     await session.commit()
     return job
+
+
+async def published_version(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> int:
+    """The course's published version number; 409 while nothing is published."""
+    await get_course(session, tenant_id, course_id)
+    record = await session.get(CourseStructureRecord, course_id)
+    if record is None or record.published_version is None:
+        raise ConflictError(NOTHING_PUBLISHED.format(course_id=course_id))
+    return record.published_version
 
 
 @dataclass(frozen=True)
@@ -144,16 +158,28 @@ class CourseRead:
     body: bytes | None
 
 
+NOTHING_PUBLISHED = (
+    "Nothing of this course is published yet: a prep key publishes a version "
+    "(POST /api/v1/courses/{course_id}/publication) before check keys can read it"
+)
+
+
 async def read_course(
     db: Database,
     rendered: RenderedCourses,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
     if_none_match: str | None,
+    *,
+    published_only: bool = False,
+    number: int | None = None,
 ) -> CourseRead:
     """Course, materials and structure as JSON, revalidated with one small query.
 
-    The ETag hashes a stamp of the course row, its materials and the structure version: a
+    The structure is the draft's, version `number`'s, or (`published_only`, for `check`
+    keys) the published one's: 409 when nothing is published.
+
+    The ETag hashes a stamp of the course row, its materials and the version shown: a
     current client gets 304, and a body rendered before from the same state is reused. A body
     that must be rendered takes its ETag from the rows it was rendered from, so body and ETag
     describe the same state even when a change lands between the stamp and the render.
@@ -161,46 +187,60 @@ async def read_course(
     stamp = await revision_stamp(db, tenant_id, course_id)
     if stamp is None:
         raise NotFoundError("Course not found")
-    etag = _etag(course_id, stamp)
+    if published_only:
+        if stamp.published_version is None:
+            raise ConflictError(NOTHING_PUBLISHED.format(course_id=course_id))
+        number = stamp.published_version
+    etag = _etag(course_id, stamp, number)
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return CourseRead(etag, None)
     body = rendered.get(etag)
     if body is None:
         async with db.sessions() as session:
-            etag, body = await _render_course(session, tenant_id, course_id)
+            etag, body = await _render_course(session, tenant_id, course_id, number)
         rendered.put(etag, body)
     return CourseRead(etag, body)
 
 
-def _etag(course_id: uuid.UUID, stamp: RevisionStamp) -> str:
-    text = "|".join(str(value) for value in (course_id, *stamp))
+def _etag(course_id: uuid.UUID, stamp: RevisionStamp, number: int | None) -> str:
+    """`number` None: the draft, named by its version; else only that (immutable) version."""
+    shown = f"draft:{stamp.structure_version}" if number is None else f"v:{number}"
+    text = "|".join(str(value) for value in (course_id, shown, *stamp))
+    if number is not None:
+        parts = (course_id, shown, stamp.course_updated_at, stamp.material_count,
+                 stamp.materials_updated_at, stamp.published_version)  # fmt: skip
+        text = "|".join(str(value) for value in parts)
     return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
 
 
 async def _render_course(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, number: int | None
 ) -> tuple[str, bytes]:
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
+    stored = await structure_document(session, course_id, number)
     head = json.dumps(
         {
             **CourseOut.model_validate(course).model_dump(mode="json"),
             "materials": [
                 MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials
             ],
+            "version": stored.version if number is None else number,
+            "published_version": stored.published_version,
         },
         separators=(",", ":"),
     ).encode()
-    version, document = await structure_document(session, course_id)
+    document = stored.document_json
     structure = document.encode() if document is not None else b"null"
     stamp = RevisionStamp(
         course.updated_at,
-        version,
+        stored.version,
         len(materials),
         max((m.updated_at for m in materials), default=None),
+        stored.published_version,
     )
-    return _etag(course_id, stamp), head[:-1] + b',"structure":' + structure + b"}"
+    return _etag(course_id, stamp, number), head[:-1] + b',"structure":' + structure + b"}"
 
 
 async def course_materials(

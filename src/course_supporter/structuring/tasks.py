@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from course_supporter.authoring.service import save_generated_structure
 from course_supporter.config import Settings
 from course_supporter.courses.service import STRUCTURE_JOB, get_course
-from course_supporter.courses.structure import replace_structure
 from course_supporter.db import Database
 from course_supporter.errors import NotFoundError
 from course_supporter.ingestion.document import SourceDocument
@@ -40,6 +40,7 @@ async def structure_course(
     course_id: uuid.UUID,
     job_id: uuid.UUID | None,
     strategy: str,
+    key_prefix: str | None = None,
 ) -> dict[str, Any]:
     """Generate outside any transaction; swap the stored structure in one short transaction."""
     async with db.sessions() as session:
@@ -72,8 +73,14 @@ async def structure_course(
     )
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
-        saved = await replace_structure(
-            session, course, result.structure, strategy=strategy, job_id=job_id
+        saved = await save_generated_structure(
+            session,
+            course,
+            result.structure,
+            strategy=strategy,
+            job_id=job_id,
+            key_prefix=key_prefix,
+            keep=settings.structure_versions_kept,
         )
         await session.commit()
     return {
@@ -112,6 +119,7 @@ async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
             course_id=ctx.subject_id,
             job_id=ctx.job_id,
             strategy=str(ctx.params.get("strategy", "default")),
+            key_prefix=ctx.params.get("key_prefix"),
         )
     except NotFoundError as exc:
         raise PermanentJobError(
