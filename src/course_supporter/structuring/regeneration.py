@@ -1,0 +1,184 @@
+"""Regeneration that keeps edits: a fresh generation merged into the stored structure tree.
+
+Edited and authored items stay where they are (same id, same parent, same order among the
+kept); generated items give way to the fresh ones; a fresh item the author deleted before
+(a tombstone) stays deleted; a generated module or lesson left empty by the merge is dropped.
+An item's place is kept by pairing the current and fresh lists in order: items recognised by
+the same title (an exercise by its description) pair first, the rest pair up in order
+between them. An edited item stands in for the fresh item it pairs with; an authored item
+has no generated counterpart and pairs with nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from course_supporter.structuring.schemas import CHILD_KINDS, StructureNode
+
+GENERATED = "generated"
+AUTHORED = "authored"
+
+Tombstoned = Callable[[StructureNode], bool]
+"""Whether a fresh item matches a tombstone: the author deleted its generated twin."""
+
+
+def merge_course(
+    current: Sequence[StructureNode],
+    fresh: Sequence[StructureNode],
+    *,
+    tombstoned: Tombstoned = lambda node: False,
+) -> list[StructureNode]:
+    """The course's new modules: the whole structure regenerated."""
+    return _merge_list(list(current), _prune(fresh, tombstoned), tombstoned)
+
+
+def merge_module(
+    current: StructureNode,
+    fresh: Sequence[StructureNode],
+    *,
+    tombstoned: Tombstoned = lambda node: False,
+) -> StructureNode:
+    """One module regenerated from the fresh modules (their lessons joined in order); the
+    module keeps its id, and its fields unless they were edited."""
+    modules = _prune(fresh, tombstoned)
+    joined = StructureNode(
+        "module",
+        dict(modules[0].fields) if modules else dict(current.fields),
+        children=[lesson for module in modules for lesson in module.children],
+    )
+    return _merge_target(current, joined, tombstoned)
+
+
+def merge_lesson(
+    current: StructureNode,
+    fresh: Sequence[StructureNode],
+    *,
+    tombstoned: Tombstoned = lambda node: False,
+) -> StructureNode:
+    """One lesson regenerated from the fresh modules (all their concepts, then exercises)."""
+    lessons = [lesson for module in _prune(fresh, tombstoned) for lesson in module.children]
+    items = [item for lesson in lessons for item in lesson.children]
+    joined = StructureNode(
+        "lesson",
+        dict(lessons[0].fields) if lessons else dict(current.fields),
+        children=[
+            *(item for item in items if item.kind == "concept"),
+            *(item for item in items if item.kind == "exercise"),
+        ],
+    )
+    return _merge_target(current, joined, tombstoned)
+
+
+def _merge_target(
+    current: StructureNode, joined: StructureNode, tombstoned: Tombstoned
+) -> StructureNode:
+    merged = _merge_pair(current, joined, tombstoned)
+    assert merged is not None  # the target has an id, so it is always kept
+    return replace(merged, id=current.id)
+
+
+def holds_kept(node: StructureNode) -> bool:
+    """Whether the item or anything under it was edited or authored."""
+    return node.origin != GENERATED or any(holds_kept(child) for child in node.children)
+
+
+def _prune(nodes: Sequence[StructureNode], tombstoned: Tombstoned) -> list[StructureNode]:
+    """Fresh items without the tombstoned ones (and whatever they hold)."""
+    return [
+        replace(node, children=_prune(node.children, tombstoned))
+        for node in nodes
+        if not tombstoned(node)
+    ]
+
+
+def _merge_list(
+    current: list[StructureNode], fresh: list[StructureNode], tombstoned: Tombstoned
+) -> list[StructureNode]:
+    """Children of one parent, kind by kind in the order of `CHILD_KINDS`."""
+    kinds = list(dict.fromkeys(node.kind for node in [*current, *fresh]))
+    merged: list[StructureNode] = []
+    for kind in kinds:
+        for old, new in _pair(
+            [n for n in current if n.kind == kind], [n for n in fresh if n.kind == kind]
+        ):
+            node = _merge_pair(old, new, tombstoned) if old is not None else _fresh(new)
+            if node is not None:
+                merged.append(node)
+    return merged
+
+
+def _merge_pair(
+    old: StructureNode, new: StructureNode | None, tombstoned: Tombstoned
+) -> StructureNode | None:
+    """One current item against its fresh counterpart (or none)."""
+    kept = old.origin != GENERATED
+    if new is None and not holds_kept(old):
+        return None
+    children = _merge_list(old.children, new.children if new else [], tombstoned)
+    if not kept and CHILD_KINDS[old.kind] and not children:
+        return None
+    if kept or holds_kept(old):
+        fields = old.fields if kept or new is None else new.fields
+        return StructureNode(old.kind, dict(fields), old.origin, old.id, children)
+    assert new is not None
+    return replace(new, children=children)
+
+
+def _fresh(node: StructureNode | None) -> StructureNode | None:
+    """A fresh item with no current counterpart, without the empty modules and lessons in it."""
+    if node is None:
+        return None
+    children = [child for child in map(_fresh, node.children) if child is not None]
+    if CHILD_KINDS[node.kind] and not children:
+        return None
+    return replace(node, children=children)
+
+
+def _pair(
+    current: list[StructureNode], fresh: list[StructureNode]
+) -> list[tuple[StructureNode | None, StructureNode | None]]:
+    """Current and fresh items side by side in order; either side may be missing."""
+    anchors = _same_text(current, fresh)
+    pairs: list[tuple[StructureNode | None, StructureNode | None]] = []
+    i = j = 0
+    for anchor_i, anchor_j in [*anchors, (len(current), len(fresh))]:
+        olds, news = current[i:anchor_i], fresh[j:anchor_j]
+        pairable = [old for old in olds if old.origin != AUTHORED]
+        partner = dict(zip((id(old) for old in pairable), news, strict=False))
+        for old in olds:
+            pairs.append((old, partner.get(id(old))))
+        pairs.extend((None, new) for new in news[len(pairable) :])
+        if anchor_i < len(current):
+            pairs.append((current[anchor_i], fresh[anchor_j]))
+        i, j = anchor_i + 1, anchor_j + 1
+    return pairs
+
+
+def _same_text(current: list[StructureNode], fresh: list[StructureNode]) -> list[tuple[int, int]]:
+    """The longest run, in order, of current and fresh items with the same text."""
+
+    def key(node: StructureNode) -> str:
+        return " ".join(node.key_text.casefold().split())
+
+    old_keys = [key(n) if n.origin != AUTHORED else None for n in current]
+    new_keys = [key(n) for n in fresh]
+    rows, cols = len(old_keys), len(new_keys)
+    best = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for a in range(rows - 1, -1, -1):
+        for b in range(cols - 1, -1, -1):
+            if old_keys[a] is not None and old_keys[a] == new_keys[b]:
+                best[a][b] = best[a + 1][b + 1] + 1
+            else:
+                best[a][b] = max(best[a + 1][b], best[a][b + 1])
+    matches: list[tuple[int, int]] = []
+    a = b = 0
+    while a < rows and b < cols:
+        if old_keys[a] is not None and old_keys[a] == new_keys[b]:
+            matches.append((a, b))
+            a, b = a + 1, b + 1
+        elif best[a + 1][b] >= best[a][b + 1]:
+            a += 1
+        else:
+            b += 1
+    return matches
