@@ -75,9 +75,7 @@ def test_authored_items_pair_with_nothing_and_stay() -> None:
 
 def test_tombstoned_items_do_not_come_back() -> None:
     current = lesson("L", concept("A"))
-    new = [
-        module("M", fresh("L", concept("Gone", stored=False), concept("A", stored=False)))
-    ]
+    new = [module("M", fresh("L", concept("Gone", stored=False), concept("A", stored=False)))]
     merged = merge_lesson(
         current, new, tombstoned=lambda n: n.kind == "concept" and n.key_text == "Gone"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -22,6 +23,7 @@ from course_supporter.courses.schemas import (
 from course_supporter.dependencies import SessionDep
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, encode_cursor
+from course_supporter.structuring.outline import OutlineFormat
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
 router = APIRouter(
@@ -54,13 +56,52 @@ async def list_courses(
     return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
 
 
-@router.get(
-    "/{course_id}",
-    response_model=CourseDetail,
-    responses={**error_responses(404), 304: {"description": "Not modified (If-None-Match)"}},
-)
+_OUTLINE_TYPES: dict[str, OutlineFormat] = {"text/markdown": "markdown", "text/html": "html"}
+_DETAIL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **error_responses(404),
+    200: {
+        "description": "The course as JSON, or its outline as Markdown or an HTML page "
+        "(`Accept: text/markdown` or `text/html`)",
+        "content": {
+            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    },
+    304: {"description": "Not modified (If-None-Match)"},
+}
+
+
+def preferred_view(accept: str | None) -> OutlineFormat | None:
+    """The outline format the client prefers over JSON, if any (`Accept` with q-values)."""
+    best: tuple[float, int, OutlineFormat | None] = (0.0, 0, None)
+    for order, media_range in enumerate((accept or "").split(",")):
+        kind, *params = (piece.strip() for piece in media_range.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        view = _OUTLINE_TYPES.get(kind.lower()) if kind.lower() != "application/json" else None
+        if kind.lower() in {*_OUTLINE_TYPES, "application/json"} and quality > best[0]:
+            best = (quality, -order, view)
+    return best[2]
+
+
+@router.get("/{course_id}", response_model=CourseDetail, responses=_DETAIL_RESPONSES)
 async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant) -> Response:
-    """One course with its materials and generated structure; `ETag` and `304` supported."""
+    """One course with its materials and generated structure; `ETag` and `304` supported.
+
+    With `Accept: text/markdown` or `text/html`: the outline (modules, lessons, concepts with
+    definitions, exercises), references as links where the material has an address."""
+    view = preferred_view(request.headers.get("accept"))
+    if view is not None:
+        async with request.app.state.db.sessions() as session:
+            text = await service.course_outline(session, tenant.tenant_id, course_id, view)
+        media_type = "text/markdown" if view == "markdown" else "text/html"
+        return Response(text, media_type=f"{media_type}; charset=utf-8")
     read = await service.read_course(
         request.app.state.db,
         request.app.state.rendered_courses,

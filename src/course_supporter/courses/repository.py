@@ -66,6 +66,10 @@ class CourseRepository(Repository[Course]):
             select(Course.id).where(Course.id == course_id).with_for_update()
         )
 
+    async def tenant_of(self, course_id: uuid.UUID) -> uuid.UUID | None:
+        """The course's tenant, whoever it is: for operator tools only."""
+        return await self.session.scalar(select(Course.tenant_id).where(Course.id == course_id))
+
     async def get_for_tenant(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course | None:
         return await self.session.scalar(
             select(Course).where(Course.tenant_id == tenant_id, Course.id == course_id)

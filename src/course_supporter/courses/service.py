@@ -31,6 +31,8 @@ from course_supporter.materials.models import Material
 from course_supporter.materials.repository import MaterialRepository
 from course_supporter.materials.schemas import MaterialSummary
 from course_supporter.storage import ObjectStorage, StorageError, course_prefix
+from course_supporter.structuring.outline import MaterialLink, OutlineFormat, render_outline
+from course_supporter.structuring.schemas import CourseStructure
 
 log = structlog.get_logger(__name__)
 
@@ -207,3 +209,38 @@ async def course_materials(
     return await MaterialRepository(session).page_for_course(
         tenant_id, course_id, limit=10_000, after=None
     )
+
+
+async def course_outline(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, fmt: OutlineFormat
+) -> str:
+    """The course's structure as a readable outline (Markdown or a printable HTML page)."""
+    course = await get_course(session, tenant_id, course_id)
+    materials = await course_materials(session, tenant_id, course_id)
+    _, document = await structure_document(session, course_id)
+    structure = (
+        CourseStructure.model_validate_json(document)
+        if document is not None
+        else CourseStructure(title=course.title)
+    )
+    structure.title = course.title
+    structure.description = course.description or structure.description
+    structure.learning_goal = course.learning_goal or structure.learning_goal
+    links = {
+        m.id: MaterialLink(m.filename or m.source_url or str(m.id), m.source_url) for m in materials
+    }
+    return render_outline(structure, links, fmt)
+
+
+async def course_tenant(session: AsyncSession, course_id: uuid.UUID) -> uuid.UUID:
+    """The tenant owning a course, for operator tools that read any tenant's course."""
+    tenant_id = await CourseRepository(session).tenant_of(course_id)
+    if tenant_id is None:
+        raise NotFoundError(f"no course {course_id}")
+    return tenant_id
+
+
+async def course_json(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID) -> bytes:
+    """The course detail body as the API serves it (JSON)."""
+    _, body = await _render_course(session, tenant_id, course_id)
+    return body
