@@ -1,5 +1,6 @@
 """Imports every domain's tables so `Base.metadata` is complete (migrations, schema tests)."""
 
+from course_supporter.authoring import models as authoring_models
 from course_supporter.courses import models as courses_models
 from course_supporter.db import Base
 from course_supporter.jobs import models as jobs_models
@@ -10,6 +11,7 @@ from course_supporter.tenancy import models as tenancy_models
 
 __all__ = [
     "Base",
+    "authoring_models",
     "courses_models",
     "jobs_models",
     "llm_models",

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+class Origin(StrEnum):
+    """Where a structure item comes from: regeneration replaces only generated ones."""
+
+    GENERATED = "generated"
+    EDITED = "edited"
+    AUTHORED = "authored"
+
+
+def _origin_column() -> Mapped[str]:
+    return mapped_column(String(10), default=Origin.GENERATED, server_default=Origin.GENERATED)
 
 
 class Course(IdMixin, TimestampMixin, Base):
@@ -40,6 +53,8 @@ class CourseStructureRecord(Base):
     strategy: Mapped[str | None] = mapped_column(String(20))
     job_id: Mapped[uuid.UUID | None]
     generated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The structure version `check` keys read; None: nothing is published.
+    published_version: Mapped[int | None]
 
 
 class Module(IdMixin, Base):
@@ -55,6 +70,7 @@ class Module(IdMixin, Base):
     expected_knowledge: Mapped[list[str]] = mapped_column(default=list)
     expected_skills: Mapped[list[str]] = mapped_column(default=list)
     difficulty: Mapped[str] = mapped_column(String(10))
+    origin: Mapped[str] = _origin_column()
 
 
 class Lesson(IdMixin, Base):
@@ -74,6 +90,7 @@ class Lesson(IdMixin, Base):
     slides_material_id: Mapped[uuid.UUID | None]
     slide_start: Mapped[int | None]
     slide_end: Mapped[int | None]
+    origin: Mapped[str] = _origin_column()
 
     concepts: Mapped[list[Concept]] = relationship(
         order_by="Concept.position", lazy="raise", passive_deletes=True
@@ -98,6 +115,7 @@ class Concept(IdMixin, Base):
     slide_references: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     page_references: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     web_references: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    origin: Mapped[str] = _origin_column()
 
 
 class Exercise(IdMixin, Base):
@@ -114,3 +132,4 @@ class Exercise(IdMixin, Base):
     max_points: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
     # The concepts it assesses (ids of the same course); empty: matched by the criteria's words.
     concept_ids: Mapped[list[str]] = mapped_column(default=list)
+    origin: Mapped[str] = _origin_column()

@@ -46,6 +46,8 @@ class Material(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default=MaterialStatus.PENDING)
     error_message: Mapped[str | None] = mapped_column(Text)
     document: Mapped[dict[str, Any] | None]
+    # SHA-256 of the stored normalized document: the fingerprint structure versions record.
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int | None] = mapped_column(Integer)
     """Where the tenant puts the material in the course; unset ones follow in upload order."""
 

@@ -31,6 +31,9 @@ class Submission(IdMixin, TimestampMixin, Base):
     )
     # No foreign key: a learner's graded work outlives a regeneration of the structure.
     exercise_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # The published structure version the exercise was read from (None: submitted before
+    # publishing existed); grading reads the exercise as it stands in that version.
+    structure_version: Mapped[int | None]
     learner_ref: Mapped[str] = mapped_column(String(128))
     answer: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
