@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.courses import exercises, service, structure
 from course_supporter.courses.schemas import (
@@ -18,6 +19,7 @@ from course_supporter.courses.schemas import (
     ExerciseUpdate,
     JobAccepted,
     LessonOut,
+    RegenerateRequest,
     StructureRequest,
 )
 from course_supporter.dependencies import SessionDep
@@ -25,6 +27,7 @@ from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.structuring.outline import OutlineFormat
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
+from course_supporter.tenancy.context import TenantContext
 
 router = APIRouter(
     prefix="/api/v1/courses", tags=["courses"], responses=error_responses(401, 403, 422, 429, 503)
@@ -134,6 +137,64 @@ async def generate_structure(
         course_id,
         body.strategy,
         wait_for_materials=body.wait_for_materials,
+    )
+    return JobAccepted(job_id=job.id)
+
+
+@router.post(
+    "/{course_id}/modules/{module_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    responses=body_responses(404, 409),
+)
+async def regenerate_module(
+    course_id: uuid.UUID,
+    module_id: uuid.UUID,
+    tenant: PrepTenant,
+    session: SessionDep,
+    body: Annotated[RegenerateRequest | None, Body()] = None,
+) -> JobAccepted:
+    """Queue regeneration of one module from the materials behind it, with the author's
+    optional `instructions` for the model; edited and authored items are kept, deleted
+    generated ones stay deleted, the rest of the course is left alone. A new version follows."""
+    return await _regenerate(course_id, "module", module_id, tenant, session, body)
+
+
+@router.post(
+    "/{course_id}/lessons/{lesson_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    responses=body_responses(404, 409),
+)
+async def regenerate_lesson(
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    tenant: PrepTenant,
+    session: SessionDep,
+    body: Annotated[RegenerateRequest | None, Body()] = None,
+) -> JobAccepted:
+    """Queue regeneration of one lesson (its concepts and exercises), keeping edits."""
+    return await _regenerate(course_id, "lesson", lesson_id, tenant, session, body)
+
+
+async def _regenerate(
+    course_id: uuid.UUID,
+    part: Literal["module", "lesson"],
+    item_id: uuid.UUID,
+    tenant: TenantContext,
+    session: AsyncSession,
+    body: RegenerateRequest | None,
+) -> JobAccepted:
+    request = body or RegenerateRequest()
+    job = await service.request_regeneration(
+        session,
+        tenant.tenant_id,
+        course_id,
+        part=part,
+        item_id=item_id,
+        instructions=request.instructions,
+        strategy=request.strategy,
+        key_prefix=tenant.key_prefix,
     )
     return JobAccepted(job_id=job.id)
 

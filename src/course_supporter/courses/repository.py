@@ -10,6 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.authoring.models import StructureVersion
 from course_supporter.courses.models import (
     Concept,
     Course,
@@ -65,6 +66,31 @@ class CourseRepository(Repository[Course]):
         await self.session.execute(
             select(Course.id).where(Course.id == course_id).with_for_update()
         )
+
+    async def has_module(self, course_id: uuid.UUID, module_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(Module.id).where(Module.id == module_id, Module.course_id == course_id)
+        )
+        return found is not None
+
+    async def has_lesson(self, course_id: uuid.UUID, lesson_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(Lesson.id).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
+        )
+        return found is not None
+
+    async def draft_fingerprints(self, course_id: uuid.UUID) -> dict[str, str] | None:
+        """Fingerprints of the version the course's current structure is."""
+        fingerprints = await self.session.scalar(
+            select(StructureVersion.fingerprints)
+            .join(
+                CourseStructureRecord,
+                (CourseStructureRecord.course_id == StructureVersion.course_id)
+                & (CourseStructureRecord.version == StructureVersion.number),
+            )
+            .where(StructureVersion.course_id == course_id)
+        )
+        return None if fingerprints is None else {str(k): str(v) for k, v in fingerprints.items()}
 
     async def tenant_of(self, course_id: uuid.UUID) -> uuid.UUID | None:
         """The course's tenant, whoever it is: for operator tools only."""

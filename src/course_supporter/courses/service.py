@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +22,15 @@ from course_supporter.courses.repository import (
     lessons_of_exercises,
     revision_stamp,
 )
-from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
+from course_supporter.courses.schemas import (
+    CourseCreate,
+    CourseOut,
+    CourseUpdate,
+    StaleMaterials,
+)
 from course_supporter.courses.structure import structure_document
+from course_supporter.courses.tree import load_tree as load_tree
+from course_supporter.courses.tree import save_tree as save_tree
 from course_supporter.db import Database
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
@@ -37,6 +45,7 @@ from course_supporter.structuring.schemas import CourseStructure
 log = structlog.get_logger(__name__)
 
 STRUCTURE_JOB = "structure_course"
+REGENERATE_JOB = "regenerate_part"
 
 
 async def create_course(session: AsyncSession, tenant_id: uuid.UUID, data: CourseCreate) -> Course:
@@ -136,6 +145,42 @@ async def request_structure(
     return job
 
 
+async def request_regeneration(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    *,
+    part: Literal["module", "lesson"],
+    item_id: uuid.UUID,
+    instructions: str,
+    strategy: str,
+    key_prefix: str | None,
+) -> Job:
+    """Queue regeneration of one module or lesson of the course's structure: 404 for a part
+    the course does not have, 409 when no material is processed."""
+    await get_course(session, tenant_id, course_id)
+    repo = CourseRepository(session)
+    exists = (
+        await repo.has_module(course_id, item_id)
+        if part == "module"
+        else await repo.has_lesson(course_id, item_id)
+    )
+    if not exists:
+        raise NotFoundError(f"{part.capitalize()} not found")
+    if not await MaterialRepository(session).done_for_course(tenant_id, course_id):
+        raise ConflictError("No material of this course is processed; nothing to regenerate from")
+    params = {
+        "part": part,
+        "item_id": str(item_id),
+        "instructions": instructions,
+        "strategy": strategy,
+        "key_prefix": key_prefix,
+    }
+    job = enqueue_job(session, tenant_id, REGENERATE_JOB, course_id, params)
+    await session.commit()
+    return job
+
+
 @dataclass(frozen=True)
 class CourseRead:
     """A course detail read: its ETag, and the JSON body unless the client's copy is current."""
@@ -183,12 +228,15 @@ async def _render_course(
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
+    stale = course_staleness(await draft_fingerprints(session, course_id), materials)
     head = json.dumps(
         {
             **CourseOut.model_validate(course).model_dump(mode="json"),
             "materials": [
                 MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials
             ],
+            "stale": bool(stale.added or stale.changed or stale.removed),
+            "stale_materials": stale.model_dump(mode="json"),
         },
         separators=(",", ":"),
     ).encode()
@@ -201,6 +249,30 @@ async def _render_course(
         max((m.updated_at for m in materials), default=None),
     )
     return _etag(course_id, stamp), head[:-1] + b',"structure":' + structure + b"}"
+
+
+async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
+    """The fingerprints the draft version was built from; None without a recorded version."""
+    return await CourseRepository(session).draft_fingerprints(course_id)
+
+
+def course_staleness(
+    fingerprints: dict[str, str] | None, materials: Sequence[Material]
+) -> StaleMaterials:
+    """What changed in the materials since the draft was built: processed materials it did not
+    use, materials whose document differs or that are being processed again, deleted ones."""
+    if fingerprints is None:
+        return StaleMaterials()
+    present = {str(m.id): m for m in materials}
+    added = [m.id for m in materials if m.status == "done" and str(m.id) not in fingerprints]
+    changed = [
+        m.id
+        for key, m in present.items()
+        if key in fingerprints
+        and (m.status != "done" or (m.document_sha256 or "") != fingerprints[key])
+    ]
+    removed = [uuid.UUID(key) for key in fingerprints if key not in present]
+    return StaleMaterials(added=added, changed=changed, removed=removed)
 
 
 async def course_materials(
@@ -244,3 +316,8 @@ async def course_json(session: AsyncSession, tenant_id: uuid.UUID, course_id: uu
     """The course detail body as the API serves it (JSON)."""
     _, body = await _render_course(session, tenant_id, course_id)
     return body
+
+
+async def lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Hold the course's row until the transaction ends: structure writers queue up."""
+    await CourseRepository(session).lock_for_update(course_id)

@@ -180,9 +180,6 @@ async def replace_material(
     """Replace an uploaded material's file (multipart `file`, same source type): the material
     keeps its id, is ingested again (status `pending`, a new job) and the course turns stale
     until its structure is regenerated; nothing regenerates by itself."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise UnsupportedMediaError("send the new file as multipart/form-data (field `file`)")
     replaced = await service.replace_material_file(
         session,
         request.app.state.storage,
@@ -191,7 +188,7 @@ async def replace_material(
         course_id=course_id,
         material_id=material_id,
         body=request.stream(),
-        content_type=content_type,
+        content_type=request.headers.get("content-type", ""),
         content_length=_content_length(request),
     )
     return MaterialCreated(

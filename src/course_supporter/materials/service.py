@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -191,6 +193,8 @@ async def replace_material_file(
     """
     material = await get_material(session, tenant_id, course_id, material_id)
     _check_replaceable(material)
+    if not content_type.startswith("multipart/form-data"):
+        raise UnsupportedMediaError("send the new file as multipart/form-data (field `file`)")
     source_type = material.source_type
     await session.rollback()  # no transaction open while the body streams
     if content_length is not None and content_length > settings.max_upload_bytes:
@@ -376,9 +380,16 @@ async def finish_processing(
     if material is None:
         return False
     material.document = document
+    material.document_sha256 = document_fingerprint(document)
     material.status = MaterialStatus.DONE
     await session.commit()
     return True
+
+
+def document_fingerprint(document: dict[str, Any]) -> str:
+    """SHA-256 of the normalized document, keys sorted: the same content, the same print."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def fail_processing(session: AsyncSession, material_id: uuid.UUID, message: str) -> None:

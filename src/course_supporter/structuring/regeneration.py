@@ -11,10 +11,15 @@ has no generated counterpart and pairs with nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
+from uuid import UUID
 
-from course_supporter.structuring.schemas import CHILD_KINDS, StructureNode
+from course_supporter.ingestion.document import Chunk, ChunkKind
+from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.schemas import CHILD_KINDS, StructureNode, parse_timecode
 
 GENERATED = "generated"
 AUTHORED = "authored"
@@ -182,3 +187,155 @@ def _same_text(current: list[StructureNode], fresh: list[StructureNode]) -> list
         else:
             b += 1
     return matches
+
+
+# What to regenerate from: the parts of the materials behind one module or lesson.
+
+_NUMBERING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z](?:\.\d{1,2})+\.?)\s+")
+
+
+@dataclass
+class PartLocations:
+    """The locations one material holds for a part: where its items point, by kind."""
+
+    pages: set[int] = dataclass_field(default_factory=set)
+    slides: set[int] = dataclass_field(default_factory=set)
+    spans: list[tuple[float, float]] = dataclass_field(default_factory=list)
+    urls: set[str] = dataclass_field(default_factory=set)
+
+    def holds(self, chunk: Chunk) -> bool:
+        ref = chunk.ref
+        if ref.page is not None and (ref.page in self.pages or self._page_range_hit(chunk)):
+            return True
+        if ref.slide is not None and ref.slide in self.slides:
+            return True
+        if ref.start_seconds is not None:
+            end = ref.end_seconds if ref.end_seconds is not None else ref.start_seconds
+            if any(ref.start_seconds <= high and end >= low for low, high in self.spans):
+                return True
+        if ref.url is not None:
+            address = ref.url.split("#", 1)[0].rstrip("/")
+            anchored = f"{address}#{ref.anchor}" if ref.anchor else address
+            return anchored in self.urls or address in self.urls
+        return False
+
+    def _page_range_hit(self, chunk: Chunk) -> bool:
+        last = chunk.ref.end_page or chunk.ref.page or 0
+        return any((chunk.ref.page or 0) <= page <= last for page in self.pages)
+
+
+def part_locations(part: StructureNode) -> dict[UUID, PartLocations]:
+    """Per material, every location the part's lessons and concepts point at."""
+    found: dict[UUID, PartLocations] = {}
+
+    def at(material: object) -> PartLocations:
+        return found.setdefault(UUID(str(material)), PartLocations())
+
+    for node in _walk(part):
+        fields = node.fields
+        if node.kind == "lesson":
+            if fields.get("video_material_id") and fields.get("video_start"):
+                start = parse_timecode(str(fields["video_start"]))
+                end = parse_timecode(str(fields.get("video_end") or fields["video_start"]))
+                at(fields["video_material_id"]).spans.append((start, max(start, end)))
+            if fields.get("slides_material_id") and fields.get("slide_start"):
+                first = int(fields["slide_start"])
+                last = int(fields.get("slide_end") or first)
+                at(fields["slides_material_id"]).slides.update(range(first, max(first, last) + 1))
+        if node.kind != "concept":
+            continue
+        for ref in fields.get("page_references") or []:
+            at(ref["material_id"]).pages.add(int(ref["page"]))
+        for ref in fields.get("slide_references") or []:
+            at(ref["material_id"]).slides.add(int(ref["slide"]))
+        for ref in fields.get("timecodes") or []:
+            second = parse_timecode(str(ref["timecode"]))
+            at(ref["material_id"]).spans.append((second, second))
+        for ref in fields.get("web_references") or []:
+            address, _, anchor = str(ref["url"]).partition("#")
+            address = address.rstrip("/")
+            at(ref["material_id"]).urls.add(f"{address}#{anchor}" if anchor else address)
+    return found
+
+
+def _walk(node: StructureNode) -> list[StructureNode]:
+    return [node, *(item for child in node.children for item in _walk(child))]
+
+
+def _title_key(text: str) -> str:
+    return " ".join(_NUMBERING.sub("", " ".join(text.split())).casefold().split())
+
+
+def part_materials(
+    part: StructureNode, materials: Sequence[MaterialDocument]
+) -> list[MaterialDocument]:
+    """The materials cut down to the sections behind `part`: a section is kept when one of
+    its chunks is at a location the part's items point at, or its heading is the title of
+    the part or of one of its lessons (what generated them). Kept sections keep the headings
+    above them, so the structurer sees where they sit."""
+    locations = part_locations(part)
+    titles = {
+        _title_key(node.key_text) for node in _walk(part) if node.kind in {"module", "lesson"}
+    }
+    cut: list[MaterialDocument] = []
+    for material in materials:
+        chunks = material.document.chunks
+        where = locations.get(material.material_id)
+        keep = [False] * len(chunks)
+        for index, chunk in enumerate(chunks):
+            heading = chunk.kind is ChunkKind.HEADING
+            if heading and _title_key(chunk.text) in titles:
+                for inner in _section(chunks, index):
+                    keep[inner] = True
+            elif where is not None and where.holds(chunk):
+                for inner in _section(chunks, _enclosing_heading(chunks, index)):
+                    keep[inner] = True
+        if not any(keep):
+            continue
+        for index in range(len(chunks)):
+            if keep[index]:
+                for above in _headings_above(chunks, index):
+                    keep[above] = True
+        document = material.document.model_copy(
+            update={"chunks": [chunk for chunk, kept in zip(chunks, keep, strict=True) if kept]}
+        )
+        cut.append(replace(material, document=document))
+    return cut
+
+
+def _level(chunk: Chunk) -> int:
+    return chunk.ref.heading_level or 1
+
+
+def _section(chunks: Sequence[Chunk], start: int | None) -> range:
+    """The chunk at `start` and, for a heading, everything up to the next heading as high."""
+    if start is None:
+        return range(0)
+    if chunks[start].kind is not ChunkKind.HEADING:
+        return range(start, start + 1)
+    level = _level(chunks[start])
+    end = start + 1
+    while end < len(chunks) and not (
+        chunks[end].kind is ChunkKind.HEADING and _level(chunks[end]) <= level
+    ):
+        end += 1
+    return range(start, end)
+
+
+def _enclosing_heading(chunks: Sequence[Chunk], index: int) -> int:
+    """The nearest heading at or before `index` (the chunk itself when there is none)."""
+    for before in range(index, -1, -1):
+        if chunks[before].kind is ChunkKind.HEADING:
+            return before
+    return index
+
+
+def _headings_above(chunks: Sequence[Chunk], index: int) -> list[int]:
+    above: list[int] = []
+    level = _level(chunks[index]) if chunks[index].kind is ChunkKind.HEADING else 10**6
+    for before in range(index - 1, -1, -1):
+        chunk = chunks[before]
+        if chunk.kind is ChunkKind.HEADING and _level(chunk) < level:
+            above.append(before)
+            level = _level(chunk)
+    return above
