@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from course_supporter import health, metrics
 from course_supporter.api_docs.endpoints import ASSETS_PATH, docs_assets
 from course_supporter.api_docs.endpoints import router as docs_router
+from course_supporter.authoring.endpoints import router as authoring_router
 from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.courses.rendered import RenderedCourses
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(tenancy_router)
     app.include_router(courses_router)
+    app.include_router(authoring_router)
     app.include_router(materials_router)
     app.include_router(jobs_router)
     app.include_router(mentoring_router)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     grading_review_below: float = Field(default=0.4, ge=0, le=1)
     max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 
+    structure_versions_kept: int = Field(default=50, ge=2)
+    """Structure versions kept per course; older ones are pruned (never the published one)."""
+
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_max_bytes: int = 20 * 1024 * 1024
     fetch_timeout_seconds: float = 15.0

@@ -31,6 +31,16 @@ class LengthRequiredError(DomainError):
     status_code = 411
 
 
+class PreconditionFailedError(DomainError):
+    """`If-Match` names a state that is no longer current: someone else changed it first."""
+
+    status_code = 412
+
+
+class PreconditionRequiredError(DomainError):
+    status_code = 428
+
+
 class InvalidInputError(DomainError):
     """Input that parsed but breaks a rule; `loc` says where, as in a validation error."""
 

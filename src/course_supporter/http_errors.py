@@ -34,9 +34,11 @@ _DESCRIPTIONS = {
     409: "Conflict with the current state",
     410: "Expired",
     411: "Content-Length required",
+    412: "If-Match names a state that is no longer current",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    428: "If-Match is required",
     429: "Rate limit exceeded; see Retry-After",
     503: "A dependency is unavailable",
 }

@@ -5,29 +5,43 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.courses import exercises, service, structure
+from course_supporter.courses import service, structure
 from course_supporter.courses.schemas import (
     CourseCreate,
     CourseDetail,
     CourseOut,
     CourseUpdate,
-    ExerciseCreate,
-    ExerciseOut,
-    ExerciseUpdate,
     JobAccepted,
     LessonOut,
     RegenerateRequest,
     StructureRequest,
 )
 from course_supporter.dependencies import SessionDep
+from course_supporter.errors import ForbiddenError
 from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import Page, PageParams, encode_cursor
 from course_supporter.structuring.outline import OutlineFormat
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 from course_supporter.tenancy.context import TenantContext
+from course_supporter.tenancy.scopes import Scope
+
+VersionQuery = Annotated[
+    int | None,
+    Query(ge=1, description="A stored structure version (prep keys); default: the draft"),
+]
+
+
+def _published_only(tenant: TenantContext, version: int | None) -> bool:
+    """A key without `prep` reads the published version, and only that."""
+    if Scope.PREP in tenant.scopes:
+        return False
+    if version is not None:
+        raise ForbiddenError("check keys read the published version only; leave out ?version=")
+    return True
+
 
 router = APIRouter(
     prefix="/api/v1/courses", tags=["courses"], responses=error_responses(401, 403, 422, 429, 503)
@@ -61,7 +75,7 @@ async def list_courses(
 
 _OUTLINE_TYPES: dict[str, OutlineFormat] = {"text/markdown": "markdown", "text/html": "html"}
 _DETAIL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **error_responses(404),
+    **error_responses(404, 409),
     200: {
         "description": "The course as JSON, or its outline as Markdown or an HTML page "
         "(`Accept: text/markdown` or `text/html`)",
@@ -94,15 +108,24 @@ def preferred_view(accept: str | None) -> OutlineFormat | None:
 
 
 @router.get("/{course_id}", response_model=CourseDetail, responses=_DETAIL_RESPONSES)
-async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant) -> Response:
-    """One course with its materials and generated structure; `ETag` and `304` supported.
+async def get_course(
+    course_id: uuid.UUID, request: Request, tenant: ReadTenant, version: VersionQuery = None
+) -> Response:
+    """One course with its materials and structure; `ETag` and `304` supported.
 
-    With `Accept: text/markdown` or `text/html`: the outline (modules, lessons, concepts with
-    definitions, exercises), references as links where the material has an address."""
+    `prep` keys read the draft, or any stored `?version=`; `check` keys read the published
+    version only (409 while nothing is published). With `Accept: text/markdown` or
+    `text/html`: the outline (modules, lessons, concepts with definitions, exercises) of the
+    same version, references as links where the material has an address."""
+    published_only = _published_only(tenant, version)
     view = preferred_view(request.headers.get("accept"))
     if view is not None:
         async with request.app.state.db.sessions() as session:
-            text = await service.course_outline(session, tenant.tenant_id, course_id, view)
+            if published_only:
+                version = await service.published_version(session, tenant.tenant_id, course_id)
+            text = await service.course_outline(
+                session, tenant.tenant_id, course_id, view, number=version
+            )
         media_type = "text/markdown" if view == "markdown" else "text/html"
         return Response(text, media_type=f"{media_type}; charset=utf-8")
     read = await service.read_course(
@@ -111,6 +134,8 @@ async def get_course(course_id: uuid.UUID, request: Request, tenant: ReadTenant)
         tenant.tenant_id,
         course_id,
         request.headers.get("if-none-match"),
+        published_only=_published_only(tenant, version),
+        number=version,
     )
     headers = {"ETag": read.etag, "Cache-Control": "private, no-cache"}
     if read.body is None:
@@ -137,6 +162,7 @@ async def generate_structure(
         course_id,
         body.strategy,
         wait_for_materials=body.wait_for_materials,
+        key_prefix=tenant.key_prefix,
     )
     return JobAccepted(job_id=job.id)
 
@@ -200,13 +226,23 @@ async def _regenerate(
 
 
 @router.get(
-    "/{course_id}/lessons/{lesson_id}", response_model=LessonOut, responses=error_responses(404)
+    "/{course_id}/lessons/{lesson_id}",
+    response_model=LessonOut,
+    responses=error_responses(404, 409),
 )
 async def get_lesson(
-    course_id: uuid.UUID, lesson_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    tenant: ReadTenant,
+    session: SessionDep,
+    version: VersionQuery = None,
 ) -> dict[str, object]:
-    """One lesson with its concepts and exercises."""
-    return await structure.get_lesson(session, tenant.tenant_id, course_id, lesson_id)
+    """One lesson with its concepts and exercises (the version as for the course detail)."""
+    if _published_only(tenant, version):
+        version = await service.published_version(session, tenant.tenant_id, course_id)
+    return await structure.get_lesson(
+        session, tenant.tenant_id, course_id, lesson_id, number=version
+    )
 
 
 @router.patch("/{course_id}", response_model=CourseOut, responses=body_responses(404))
@@ -226,50 +262,4 @@ async def delete_course(
 ) -> Response:
     """Delete a course, its materials and their stored files."""
     await service.delete_course(session, request.app.state.storage, tenant.tenant_id, course_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{course_id}/exercises",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ExerciseOut,
-    responses=body_responses(404),
-)
-async def create_exercise(
-    course_id: uuid.UUID, body: ExerciseCreate, tenant: PrepTenant, session: SessionDep
-) -> ExerciseOut:
-    """Author an exercise at the end of a lesson; `max_points` defaults to 5."""
-    exercise = await exercises.create_exercise(session, tenant.tenant_id, course_id, body)
-    return ExerciseOut.model_validate(exercise, from_attributes=True)
-
-
-@router.patch(
-    "/{course_id}/exercises/{exercise_id}",
-    response_model=ExerciseOut,
-    responses=body_responses(404),
-)
-async def update_exercise(
-    course_id: uuid.UUID,
-    exercise_id: uuid.UUID,
-    body: ExerciseUpdate,
-    tenant: PrepTenant,
-    session: SessionDep,
-) -> ExerciseOut:
-    """Change an exercise; fields left out keep their value."""
-    exercise = await exercises.update_exercise(
-        session, tenant.tenant_id, course_id, exercise_id, body
-    )
-    return ExerciseOut.model_validate(exercise, from_attributes=True)
-
-
-@router.delete(
-    "/{course_id}/exercises/{exercise_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(404),
-)
-async def delete_exercise(
-    course_id: uuid.UUID, exercise_id: uuid.UUID, tenant: PrepTenant, session: SessionDep
-) -> Response:
-    """Delete an exercise; its learners' submissions are kept."""
-    await exercises.delete_exercise(session, tenant.tenant_id, course_id, exercise_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

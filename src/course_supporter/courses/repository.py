@@ -29,6 +29,7 @@ _REVISION_STAMP = (
         CourseStructureRecord.version,
         func.count(Material.id),
         func.max(Material.updated_at),
+        CourseStructureRecord.published_version,
     )
     .outerjoin(CourseStructureRecord, CourseStructureRecord.course_id == Course.id)
     .outerjoin(Material, Material.course_id == Course.id)
@@ -36,7 +37,9 @@ _REVISION_STAMP = (
         Course.tenant_id == bindparam("tenant_id", type_=Uuid()),
         Course.id == bindparam("course_id", type_=Uuid()),
     )
-    .group_by(Course.updated_at, CourseStructureRecord.version)
+    .group_by(
+        Course.updated_at, CourseStructureRecord.version, CourseStructureRecord.published_version
+    )
 )
 
 
@@ -47,6 +50,7 @@ class RevisionStamp(NamedTuple):
     structure_version: int | None
     material_count: int
     materials_updated_at: datetime | None
+    published_version: int | None
 
 
 async def revision_stamp(
@@ -57,6 +61,15 @@ async def revision_stamp(
     return None if row is None else RevisionStamp._make(row)
 
 
+async def version_document(session: AsyncSession, course_id: uuid.UUID, number: int) -> str | None:
+    """The structure document of one stored version, as JSON text."""
+    return await session.scalar(
+        select(StructureVersion.document_json).where(
+            StructureVersion.course_id == course_id, StructureVersion.number == number
+        )
+    )
+
+
 class CourseRepository(Repository[Course]):
     model = Course
 
@@ -65,6 +78,13 @@ class CourseRepository(Repository[Course]):
         behind each other (PostgreSQL row lock; SQLite serialises writers anyway)."""
         await self.session.execute(
             select(Course.id).where(Course.id == course_id).with_for_update()
+        )
+
+    async def lock_structure_record(self, course_id: uuid.UUID) -> None:
+        await self.session.execute(
+            select(CourseStructureRecord.course_id)
+            .where(CourseStructureRecord.course_id == course_id)
+            .with_for_update()
         )
 
     async def has_module(self, course_id: uuid.UUID, module_id: uuid.UUID) -> bool:

@@ -56,9 +56,13 @@ class ReferenceOut(BaseModel):
     url: str | None = None
 
 
+Origin = Literal["generated", "edited", "authored"]
+
+
 class ConceptOut(BaseModel):
     id: uuid.UUID
     position: int
+    origin: Origin = "generated"
     title: str
     definition: str
     examples: list[str]
@@ -71,52 +75,20 @@ class ConceptOut(BaseModel):
 class ExerciseOut(BaseModel):
     id: uuid.UUID
     position: int
+    origin: Origin = "generated"
     description: str
     reference_solution: str
-    grading_criteria: list[str]
+    criteria: list[str]
     difficulty: int
     max_points: float = 5.0
     concept_ids: list[uuid.UUID] = Field(default_factory=list)
-
-
-Criterion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Points = Annotated[float, Field(gt=0, le=1000)]
-
-
-class ExerciseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    lesson_id: uuid.UUID
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
-    ]
-    reference_solution: LongText = ""
-    grading_criteria: list[Criterion] = Field(default_factory=list, max_length=30)
-    difficulty: int = Field(default=3, ge=1, le=5)
-    max_points: Points = 5.0
-    concept_ids: list[uuid.UUID] = Field(
-        default_factory=list, max_length=50, description="Concepts of the course it assesses"
-    )
-
-
-class ExerciseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    description: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-        | None
-    ) = None
-    reference_solution: LongText | None = None
-    grading_criteria: list[Criterion] | None = Field(default=None, max_length=30)
-    difficulty: int | None = Field(default=None, ge=1, le=5)
-    max_points: Points | None = None
-    concept_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
 
 
 class LessonOut(BaseModel):
     id: uuid.UUID
     module_id: uuid.UUID
     position: int
+    origin: Origin = "generated"
     title: str
     video_material_id: uuid.UUID | None
     video_start: str | None
@@ -131,6 +103,7 @@ class LessonOut(BaseModel):
 class ModuleOut(BaseModel):
     id: uuid.UUID
     position: int
+    origin: Origin = "generated"
     title: str
     description: str
     learning_goal: str
@@ -167,6 +140,10 @@ class CourseDetail(CourseOut):
     """A course with its materials and, once generated, its structure."""
 
     materials: list[MaterialSummary]
+    version: int | None = None
+    """The structure version shown: the draft's current one for `prep` keys (or `?version=`),
+    the published one for `check` keys."""
+    published_version: int | None = None
     stale: bool = False
     """The materials changed since the draft structure was built; regenerate to catch up."""
     stale_materials: StaleMaterials = Field(default_factory=StaleMaterials)

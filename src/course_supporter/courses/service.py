@@ -12,7 +12,13 @@ from typing import Literal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.courses.models import Concept, Course, Exercise, Lesson
+from course_supporter.courses.models import (
+    Concept,
+    Course,
+    CourseStructureRecord,
+    Exercise,
+    Lesson,
+)
 from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.courses.repository import (
     CourseRepository,
@@ -122,6 +128,7 @@ async def request_structure(
     strategy: str,
     *,
     wait_for_materials: bool = False,
+    key_prefix: str | None = None,
 ) -> Job:
     """Queue a structure generation from every processed material.
 
@@ -139,7 +146,12 @@ async def request_structure(
         )
     if not unfinished and not await materials.done_for_course(tenant_id, course_id):
         raise ConflictError("No material of this course is processed yet; wait until one is 'done'")
-    params = {"strategy": strategy, "wait_for_materials": bool(unfinished)}
+    params = {
+        "strategy": strategy,
+        "wait_for_materials": bool(unfinished),
+        # The structure version it makes records who asked.
+        "key_prefix": key_prefix,
+    }
     job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, params)
     await session.commit()
     return job
@@ -181,6 +193,17 @@ async def request_regeneration(
     return job
 
 
+async def published_version(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> int:
+    """The course's published version number; 409 while nothing is published."""
+    await get_course(session, tenant_id, course_id)
+    record = await session.get(CourseStructureRecord, course_id)
+    if record is None or record.published_version is None:
+        raise ConflictError(NOTHING_PUBLISHED.format(course_id=course_id))
+    return record.published_version
+
+
 @dataclass(frozen=True)
 class CourseRead:
     """A course detail read: its ETag, and the JSON body unless the client's copy is current."""
@@ -189,16 +212,28 @@ class CourseRead:
     body: bytes | None
 
 
+NOTHING_PUBLISHED = (
+    "Nothing of this course is published yet: a prep key publishes a version "
+    "(POST /api/v1/courses/{course_id}/publication) before check keys can read it"
+)
+
+
 async def read_course(
     db: Database,
     rendered: RenderedCourses,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
     if_none_match: str | None,
+    *,
+    published_only: bool = False,
+    number: int | None = None,
 ) -> CourseRead:
     """Course, materials and structure as JSON, revalidated with one small query.
 
-    The ETag hashes a stamp of the course row, its materials and the structure version: a
+    The structure is the draft's, version `number`'s, or (`published_only`, for `check`
+    keys) the published one's: 409 when nothing is published.
+
+    The ETag hashes a stamp of the course row, its materials and the version shown: a
     current client gets 304, and a body rendered before from the same state is reused. A body
     that must be rendered takes its ETag from the rows it was rendered from, so body and ETag
     describe the same state even when a change lands between the stamp and the render.
@@ -206,28 +241,39 @@ async def read_course(
     stamp = await revision_stamp(db, tenant_id, course_id)
     if stamp is None:
         raise NotFoundError("Course not found")
-    etag = _etag(course_id, stamp)
+    if published_only:
+        if stamp.published_version is None:
+            raise ConflictError(NOTHING_PUBLISHED.format(course_id=course_id))
+        number = stamp.published_version
+    etag = _etag(course_id, stamp, number)
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return CourseRead(etag, None)
     body = rendered.get(etag)
     if body is None:
         async with db.sessions() as session:
-            etag, body = await _render_course(session, tenant_id, course_id)
+            etag, body = await _render_course(session, tenant_id, course_id, number)
         rendered.put(etag, body)
     return CourseRead(etag, body)
 
 
-def _etag(course_id: uuid.UUID, stamp: RevisionStamp) -> str:
-    text = "|".join(str(value) for value in (course_id, *stamp))
+def _etag(course_id: uuid.UUID, stamp: RevisionStamp, number: int | None) -> str:
+    """`number` None: the draft, named by its version; else only that (immutable) version."""
+    shown = f"draft:{stamp.structure_version}" if number is None else f"v:{number}"
+    text = "|".join(str(value) for value in (course_id, shown, *stamp))
+    if number is not None:
+        parts = (course_id, shown, stamp.course_updated_at, stamp.material_count,
+                 stamp.materials_updated_at, stamp.published_version)  # fmt: skip
+        text = "|".join(str(value) for value in parts)
     return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
 
 
 async def _render_course(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, number: int | None
 ) -> tuple[str, bytes]:
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
+    stored = await structure_document(session, course_id, number)
     stale = course_staleness(await draft_fingerprints(session, course_id), materials)
     head = json.dumps(
         {
@@ -235,20 +281,23 @@ async def _render_course(
             "materials": [
                 MaterialSummary.model_validate(m).model_dump(mode="json") for m in materials
             ],
+            "version": stored.version if number is None else number,
+            "published_version": stored.published_version,
             "stale": bool(stale.added or stale.changed or stale.removed),
             "stale_materials": stale.model_dump(mode="json"),
         },
         separators=(",", ":"),
     ).encode()
-    version, document = await structure_document(session, course_id)
+    document = stored.document_json
     structure = document.encode() if document is not None else b"null"
     stamp = RevisionStamp(
         course.updated_at,
-        version,
+        stored.version,
         len(materials),
         max((m.updated_at for m in materials), default=None),
+        stored.published_version,
     )
-    return _etag(course_id, stamp), head[:-1] + b',"structure":' + structure + b"}"
+    return _etag(course_id, stamp, number), head[:-1] + b',"structure":' + structure + b"}"
 
 
 async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
@@ -284,12 +333,18 @@ async def course_materials(
 
 
 async def course_outline(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, fmt: OutlineFormat
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    fmt: OutlineFormat,
+    *,
+    number: int | None = None,
 ) -> str:
-    """The course's structure as a readable outline (Markdown or a printable HTML page)."""
+    """The structure (the draft, or version `number`) as a readable outline: Markdown or a
+    printable HTML page."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
-    _, document = await structure_document(session, course_id)
+    document = (await structure_document(session, course_id, number)).document_json
     structure = (
         CourseStructure.model_validate_json(document)
         if document is not None
@@ -313,11 +368,14 @@ async def course_tenant(session: AsyncSession, course_id: uuid.UUID) -> uuid.UUI
 
 
 async def course_json(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID) -> bytes:
-    """The course detail body as the API serves it (JSON)."""
-    _, body = await _render_course(session, tenant_id, course_id)
+    """The course detail body (the draft) as the API serves it (JSON)."""
+    _, body = await _render_course(session, tenant_id, course_id, None)
     return body
 
 
 async def lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
-    """Hold the course's row until the transaction ends: structure writers queue up."""
-    await CourseRepository(session).lock_for_update(course_id)
+    """Hold the course's row and its structure record until the transaction ends: structure
+    writers (jobs and edits) queue up, in the order the generation path takes them."""
+    repo = CourseRepository(session)
+    await repo.lock_for_update(course_id)
+    await repo.lock_structure_record(course_id)

@@ -18,8 +18,9 @@ from course_supporter.courses.models import (
     Exercise,
     Lesson,
     Module,
+    Origin,
 )
-from course_supporter.courses.repository import CourseRepository
+from course_supporter.courses.repository import CourseRepository, version_document
 from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
@@ -68,6 +69,7 @@ async def replace_structure(
             expected_knowledge=module.expected_knowledge,
             expected_skills=module.expected_skills,
             difficulty=module.difficulty,
+            origin=Origin.GENERATED,
         )
         levels[0].append(module_row)
         lessons_out = []
@@ -84,11 +86,16 @@ async def replace_structure(
                 slides_material_id=lesson.slides_material_id,
                 slide_start=lesson.slide_start,
                 slide_end=lesson.slide_end,
+                origin=Origin.GENERATED,
             )
             levels[1].append(lesson_row)
             concepts = [
                 Concept(
-                    id=new_id(), lesson_id=lesson_row.id, position=pos, **c.model_dump(mode="json")
+                    id=new_id(),
+                    lesson_id=lesson_row.id,
+                    position=pos,
+                    origin=Origin.GENERATED,
+                    **c.model_dump(mode="json"),
                 )
                 for pos, c in enumerate(lesson.concepts, start=1)
             ]
@@ -100,6 +107,7 @@ async def replace_structure(
                     # Set here, not by the column default: the document is rendered before flush.
                     max_points=DEFAULT_MAX_POINTS,
                     concept_ids=[],
+                    origin=Origin.GENERATED,
                     **exercise.model_dump(mode="json"),
                 )
                 for pos, exercise in enumerate(lesson.exercises, start=1)
@@ -114,6 +122,7 @@ async def replace_structure(
                 "id": str(module_row.id),
                 "position": m_pos,
                 **module.model_dump(mode="json", exclude={"lessons"}),
+                "origin": Origin.GENERATED.value,
                 "lessons": lessons_out,
             }
         )
@@ -132,13 +141,13 @@ async def replace_structure(
             CourseStructureRecord(
                 course_id=course.id,
                 version=version,
-                document_json=_render(document),
+                document_json=render_document(document),
                 strategy=strategy,
                 job_id=job_id,
             )
         )
     else:
-        record.version, record.document_json = version, _render(document)
+        record.version, record.document_json = version, render_document(document)
         record.strategy, record.job_id, record.generated_at = strategy, job_id, utcnow()
     _fill_empty_course_fields(course, structure)
     return SavedStructure(version=version, modules=len(modules_out), **counts)
@@ -149,6 +158,21 @@ def _fill_empty_course_fields(course: Course, structure: CourseStructure) -> Non
     course.learning_goal = course.learning_goal or structure.learning_goal or None
     course.expected_knowledge = course.expected_knowledge or structure.expected_knowledge
     course.expected_skills = course.expected_skills or structure.expected_skills
+
+
+def module_document(module: Module, lessons: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": str(module.id),
+        "position": module.position,
+        "title": module.title,
+        "description": module.description,
+        "learning_goal": module.learning_goal,
+        "expected_knowledge": module.expected_knowledge,
+        "expected_skills": module.expected_skills,
+        "difficulty": module.difficulty,
+        "origin": module.origin,
+        "lessons": lessons,
+    }
 
 
 def lesson_document(
@@ -165,33 +189,40 @@ def lesson_document(
         "slides_material_id": _str_or_none(lesson.slides_material_id),
         "slide_start": lesson.slide_start,
         "slide_end": lesson.slide_end,
-        "concepts": [
-            {
-                "id": str(c.id),
-                "position": c.position,
-                "title": c.title,
-                "definition": c.definition,
-                "examples": c.examples,
-                "timecodes": c.timecodes,
-                "slide_references": c.slide_references,
-                "page_references": c.page_references,
-                "web_references": c.web_references,
-            }
-            for c in concepts
-        ],
-        "exercises": [
-            {
-                "id": str(e.id),
-                "position": e.position,
-                "description": e.description,
-                "reference_solution": e.reference_solution,
-                "grading_criteria": e.grading_criteria,
-                "difficulty": e.difficulty,
-                "max_points": e.max_points,
-                "concept_ids": e.concept_ids,
-            }
-            for e in exercises
-        ],
+        "origin": lesson.origin,
+        "concepts": [concept_document(c) for c in concepts],
+        "exercises": [exercise_document(e) for e in exercises],
+    }
+
+
+def concept_document(concept: Concept) -> dict[str, Any]:
+    return {
+        "id": str(concept.id),
+        "lesson_id": str(concept.lesson_id),
+        "position": concept.position,
+        "title": concept.title,
+        "definition": concept.definition,
+        "examples": concept.examples,
+        "timecodes": concept.timecodes,
+        "slide_references": concept.slide_references,
+        "page_references": concept.page_references,
+        "web_references": concept.web_references,
+        "origin": concept.origin,
+    }
+
+
+def exercise_document(exercise: Exercise) -> dict[str, Any]:
+    return {
+        "id": str(exercise.id),
+        "lesson_id": str(exercise.lesson_id),
+        "position": exercise.position,
+        "description": exercise.description,
+        "reference_solution": exercise.reference_solution,
+        "criteria": exercise.grading_criteria,
+        "difficulty": exercise.difficulty,
+        "max_points": exercise.max_points,
+        "concept_ids": exercise.concept_ids,
+        "origin": exercise.origin,
     }
 
 
@@ -199,27 +230,64 @@ def _str_or_none(value: uuid.UUID | None) -> str | None:
     return str(value) if value else None
 
 
-def _render(document: dict[str, Any]) -> str:
+def render_document(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class StoredStructure:
+    """The draft's version, the published one, and the document of the version asked for."""
+
+    version: int | None
+    published_version: int | None
+    document_json: str | None
+
+
 async def structure_document(
-    session: AsyncSession, course_id: uuid.UUID
-) -> tuple[int | None, str | None]:
-    """The stored version and document as JSON text, never parsed on the read path."""
+    session: AsyncSession, course_id: uuid.UUID, number: int | None = None
+) -> StoredStructure:
+    """The draft's document (or version `number`'s) as JSON text, never parsed on the read
+    path; a `number` that is not stored (never made, or pruned) is a 404."""
     row = (
         await session.execute(
-            select(CourseStructureRecord.version, CourseStructureRecord.document_json).where(
-                CourseStructureRecord.course_id == course_id
-            )
+            select(
+                CourseStructureRecord.version,
+                CourseStructureRecord.published_version,
+                CourseStructureRecord.document_json,
+            ).where(CourseStructureRecord.course_id == course_id)
         )
     ).one_or_none()
-    return (row.version, row.document_json) if row else (None, None)
+    if row is None:
+        if number is not None:
+            raise NotFoundError(f"Version {number} not found")
+        return StoredStructure(None, None, None)
+    if number is None or number == row.version:
+        return StoredStructure(row.version, row.published_version, row.document_json)
+    document = await version_document(session, course_id, number)
+    if document is None:
+        raise NotFoundError(f"Version {number} not found (it never existed or was pruned)")
+    return StoredStructure(row.version, row.published_version, document)
 
 
 async def get_lesson(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    *,
+    number: int | None = None,
 ) -> dict[str, Any]:
+    """The lesson in the draft, or as version `number` shows it."""
+    if number is not None:
+        if await CourseRepository(session).get_for_tenant(tenant_id, course_id) is None:
+            raise NotFoundError("Course not found")
+        stored = await structure_document(session, course_id, number)
+        document = json.loads(stored.document_json or "{}")
+        for module in document.get("modules", []):
+            for item in module["lessons"]:
+                if item["id"] == str(lesson_id):
+                    return dict(item)
+        raise NotFoundError(f"Lesson not found in version {number}")
     lesson = await session.scalar(
         select(Lesson)
         .join(Course, Course.id == Lesson.course_id)

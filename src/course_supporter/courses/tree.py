@@ -3,7 +3,6 @@ merges into. Saving rewrites the rows with the tree's ids, so kept items keep th
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,8 @@ from course_supporter.courses.structure import (
     DEFAULT_MAX_POINTS,
     SavedStructure,
     lesson_document,
+    module_document,
+    render_document,
 )
 from course_supporter.db import new_id, utcnow
 from course_supporter.structuring.schemas import StructureNode
@@ -120,7 +121,7 @@ async def load_tree(session: AsyncSession, course_id: uuid.UUID) -> list[Structu
 @dataclass(frozen=True)
 class SavedTree:
     saved: SavedStructure
-    document_json: str
+    record: CourseStructureRecord
 
 
 async def save_tree(
@@ -186,15 +187,7 @@ async def save_tree(
             counts["concepts"] += len(concepts)
             counts["exercises"] += len(exercises)
             lessons_out.append(lesson_document(lesson_row, concepts, exercises))
-        modules_out.append(
-            {
-                "id": str(module_row.id),
-                "position": m_pos,
-                **{name: getattr(module_row, name) for name in MODULE_FIELDS},
-                "origin": module_row.origin,
-                "lessons": lessons_out,
-            }
-        )
+        modules_out.append(module_document(module_row, lessons_out))
     for rows in levels:
         session.add_all(rows)
         await session.flush()
@@ -209,22 +202,22 @@ async def save_tree(
         "expected_skills": course.expected_skills,
         "modules": modules_out,
     }
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = render_document(document)
     if record is None:
-        session.add(
-            CourseStructureRecord(
-                course_id=course.id,
-                version=version,
-                document_json=text,
-                strategy=strategy,
-                job_id=job_id,
-            )
+        record = CourseStructureRecord(
+            course_id=course.id,
+            version=version,
+            document_json=text,
+            strategy=strategy,
+            job_id=job_id,
         )
+        session.add(record)
     else:
         record.version, record.document_json = version, text
         record.strategy, record.job_id, record.generated_at = strategy, job_id, utcnow()
+    await session.flush()
     saved = SavedStructure(version=version, modules=len(modules_out), **counts)
-    return SavedTree(saved, text)
+    return SavedTree(saved, record)
 
 
 def _pick(node: StructureNode, names: tuple[str, ...]) -> dict[str, Any]:

@@ -52,6 +52,19 @@ class MaterialRepository(Repository[Material]):
             statement = statement.where(Material.id > after)
         return (await self.session.scalars(statement.order_by(Material.id).limit(limit))).all()
 
+    async def fingerprints_for_course(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Sequence[tuple[uuid.UUID, str | None]]:
+        """(id, document_sha256) of the course's done materials, documents left unread."""
+        rows = await self.session.execute(
+            select(Material.id, Material.document_sha256).where(
+                Material.tenant_id == tenant_id,
+                Material.course_id == course_id,
+                Material.status == "done",
+            )
+        )
+        return [(material_id, fingerprint) for material_id, fingerprint in rows.tuples()]
+
     async def done_for_course(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID
     ) -> Sequence[Material]:

@@ -351,6 +351,20 @@ async def unfinished_materials(
     return await MaterialRepository(session).unfinished_for_course(tenant_id, course_id)
 
 
+def document_fingerprint(document: dict[str, Any]) -> str:
+    """SHA-256 of the normalized document as stored (canonical JSON): what versions record."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def document_fingerprints(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> dict[str, str | None]:
+    """{material id: document fingerprint} of the course's done materials (no document read)."""
+    rows = await MaterialRepository(session).fingerprints_for_course(tenant_id, course_id)
+    return {str(material_id): fingerprint for material_id, fingerprint in rows}
+
+
 async def slide_mappings(
     session: AsyncSession, course_id: uuid.UUID
 ) -> Sequence[SlideVideoMapping]:
@@ -384,12 +398,6 @@ async def finish_processing(
     material.status = MaterialStatus.DONE
     await session.commit()
     return True
-
-
-def document_fingerprint(document: dict[str, Any]) -> str:
-    """SHA-256 of the normalized document, keys sorted: the same content, the same print."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def fail_processing(session: AsyncSession, material_id: uuid.UUID, message: str) -> None:

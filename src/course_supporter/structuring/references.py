@@ -147,10 +147,11 @@ class ReferenceCheck:
 
 
 class _Checker:
-    def __init__(self, materials: Sequence[MaterialDocument]) -> None:
+    def __init__(self, materials: Sequence[MaterialDocument], *, check_terms: bool = True) -> None:
         self.locations = {m.material_id: collect_locations(m) for m in materials}
         self.dropped: list[str] = []
         self.without_term = 0
+        self.check_terms = check_terms
 
     def _keep(self, ok: bool, description: str) -> bool:
         if not ok:
@@ -160,7 +161,7 @@ class _Checker:
     def _holds(self, key: str, material_id: UUID, kind: str, where: object, what: str) -> bool:
         """Whether the location's text contains the term; a miss is dropped and counted."""
         material = self._material(material_id)
-        if material is None or material.text_at(kind, where).mentions(key):
+        if not self.check_terms or material is None or material.text_at(kind, where).mentions(key):
             return True
         self.without_term += 1
         self.dropped.append(f"{what}: the term is not there")
@@ -250,3 +251,14 @@ def drop_missing_references(
         for lesson in module.lessons:
             checker.check_lesson(lesson)
     return ReferenceCheck(checked, len(checker.dropped), checker.dropped, checker.without_term)
+
+
+def missing_locations(
+    lessons: Iterable[Lesson], materials: Iterable[MaterialDocument]
+) -> list[str]:
+    """Each location the lessons and their concepts cite that no material has (an author's
+    edit: whatever the text there says, the place must exist)."""
+    checker = _Checker(list(materials), check_terms=False)
+    for lesson in lessons:
+        checker.check_lesson(lesson.model_copy(deep=True))
+    return checker.dropped

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.authoring.models import StructureTombstone, StructureVersion
+from course_supporter.authoring.models import StructureTombstone, VersionKind
+from course_supporter.authoring.service import record_version, save_generated_structure
 from course_supporter.authoring.tombstones import tombstone_key
 from course_supporter.config import Settings
+from course_supporter.courses.models import Course
 from course_supporter.courses.service import (
     REGENERATE_JOB,
     STRUCTURE_JOB,
@@ -20,7 +22,7 @@ from course_supporter.courses.service import (
     lock_course,
     save_tree,
 )
-from course_supporter.courses.structure import replace_structure, structure_document
+from course_supporter.courses.structure import SavedStructure
 from course_supporter.db import Database
 from course_supporter.errors import NotFoundError
 from course_supporter.ingestion.document import SourceDocument
@@ -55,8 +57,8 @@ WAIT_FOR_MATERIALS_SECONDS = 2.0
 
 async def _course_materials(
     db: Database, tenant_id: uuid.UUID, course_id: uuid.UUID
-) -> tuple[str, list[MaterialDocument], dict[str, str]]:
-    """The course's title, its processed materials in order, and their fingerprints."""
+) -> tuple[str, list[MaterialDocument]]:
+    """The course's title and its processed materials in order."""
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
         materials = await processed_materials(session, tenant_id, course_id)
@@ -72,14 +74,11 @@ async def _course_materials(
             for material in materials
             if material.document is not None
         ]
-        fingerprints = {
-            str(m.id): m.document_sha256 or "" for m in materials if m.document is not None
-        }
         title = course.title
     context = build_course_context(
         documents, {m.slide_number: float(parse_timecode(m.video_timecode)) for m in mappings}
     )
-    return title, list(context.materials), fingerprints
+    return title, list(context.materials)
 
 
 async def structure_course(
@@ -95,7 +94,7 @@ async def structure_course(
     """Generate outside any transaction; swap the stored structure in one short transaction.
 
     A course that has a structure keeps its edits: the fresh generation is merged into it."""
-    title, materials, fingerprints = await _course_materials(db, tenant_id, course_id)
+    title, materials = await _course_materials(db, tenant_id, course_id)
     result = await generate_structure(
         materials,
         settings=settings,
@@ -114,18 +113,20 @@ async def structure_course(
                 generated_nodes(result.structure),
                 tombstoned=await _tombstones(session, course_id),
             )
-            saved_tree = await save_tree(session, course, merged, strategy=strategy, job_id=job_id)
-            saved, kind = saved_tree.saved, "regenerated"
-            document_json = saved_tree.document_json
+            saved = await _save_as_version(
+                session, course, merged, VersionKind.REGENERATED, settings,
+                strategy=strategy, job_id=job_id, key_prefix=key_prefix,
+            )  # fmt: skip
         else:
-            saved = await replace_structure(
-                session, course, result.structure, strategy=strategy, job_id=job_id
+            saved = await save_generated_structure(
+                session,
+                course,
+                result.structure,
+                strategy=strategy,
+                job_id=job_id,
+                key_prefix=key_prefix,
+                keep=settings.structure_versions_kept,
             )
-            kind = "generated"
-            document_json = (await structure_document(session, course_id))[1] or "null"
-        _record_version(
-            session, course_id, saved.version, kind, key_prefix, fingerprints, document_json, job_id
-        )
         await session.commit()
     return {
         "version": saved.version,
@@ -162,7 +163,7 @@ async def regenerate_part(
     Generation runs outside any transaction; the merge reads the structure again under the
     course's lock, so an edit made meanwhile is kept. Any failure leaves the structure as it
     was (nothing is written before the final transaction)."""
-    title, materials, fingerprints = await _course_materials(db, tenant_id, course_id)
+    title, materials = await _course_materials(db, tenant_id, course_id)
     async with db.sessions() as session:
         target = _find(await load_tree(session, course_id), part, item_id)
     if target is None:
@@ -194,18 +195,10 @@ async def regenerate_part(
         tombstoned = await _tombstones(session, course_id)
         merge = merge_module if part == "module" else merge_lesson
         merged = _replace_node(current, merge(target, fresh, tombstoned=tombstoned))
-        saved_tree = await save_tree(session, course, merged, strategy=strategy, job_id=job_id)
-        saved = saved_tree.saved
-        _record_version(
-            session,
-            course_id,
-            saved.version,
-            "regenerated",
-            key_prefix,
-            fingerprints,
-            saved_tree.document_json,
-            job_id,
-        )
+        saved = await _save_as_version(
+            session, course, merged, VersionKind.REGENERATED, settings,
+            strategy=strategy, job_id=job_id, key_prefix=key_prefix,
+        )  # fmt: skip
         await session.commit()
     offline = result.provider == OFFLINE_PROVIDER
     return {
@@ -282,27 +275,29 @@ async def _tombstones(session: AsyncSession, course_id: uuid.UUID) -> Tombstoned
     return tombstoned
 
 
-def _record_version(
+async def _save_as_version(
     session: AsyncSession,
-    course_id: uuid.UUID,
-    number: int,
-    kind: str,
-    key_prefix: str | None,
-    fingerprints: dict[str, str],
-    document_json: str,
+    course: Course,
+    modules: list[StructureNode],
+    kind: VersionKind,
+    settings: Settings,
+    *,
+    strategy: str,
     job_id: uuid.UUID | None,
-) -> None:
-    session.add(
-        StructureVersion(
-            course_id=course_id,
-            number=number,
-            kind=kind,
-            key_prefix=key_prefix,
-            fingerprints=fingerprints,
-            document_json=document_json,
-            job_id=job_id,
-        )
+    key_prefix: str | None,
+) -> SavedStructure:
+    """The merged tree as the course's rows and its next version."""
+    saved = await save_tree(session, course, modules, strategy=strategy, job_id=job_id)
+    await record_version(
+        session,
+        course.tenant_id,
+        saved.record,
+        kind=kind,
+        key_prefix=key_prefix,
+        job_id=job_id,
+        keep=settings.structure_versions_kept,
     )
+    return saved.saved
 
 
 @register_job_kind(REGENERATE_JOB)
