@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from course_supporter.structuring.regeneration import merge_course, merge_lesson, merge_module
+from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
+from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.regeneration import (
+    merge_course,
+    merge_lesson,
+    merge_module,
+    part_materials,
+)
 from course_supporter.structuring.schemas import StructureNode
 
 
@@ -46,7 +53,7 @@ def test_generated_items_are_replaced_and_edited_ones_kept_in_place() -> None:
     current = module("M", lesson("L", concept("A"), edited, concept("C")))
     new = [module("M", fresh("L", *(concept(t, stored=False) for t in "XYZW")), stored=False)]
     merged = merge_module(current, new)
-    assert merged.id == current.id
+    assert merged is not None and merged.id == current.id
     (only,) = merged.children
     assert only.id == current.children[0].id  # holds an edit: same lesson
     assert titles(only.children) == ["X", "Loops (fixed)", "Z", "W"]
@@ -59,6 +66,7 @@ def test_an_edited_item_with_the_same_title_stands_in_for_its_fresh_twin() -> No
     current = lesson("L", concept("A"), edited)
     new = [module("M", fresh("L", concept("A", stored=False), concept("B", stored=False)))]
     merged = merge_lesson(current, new)
+    assert merged is not None
     assert titles(merged.children) == ["A", "B"]
     assert merged.children[1].id == edited.id
     assert merged.children[1].fields["definition"] == "B is defined."
@@ -69,6 +77,7 @@ def test_authored_items_pair_with_nothing_and_stay() -> None:
     current = lesson("L", mine, concept("A"))
     new = [module("M", fresh("L", concept("A", stored=False), concept("N", stored=False)))]
     merged = merge_lesson(current, new)
+    assert merged is not None
     assert titles(merged.children) == ["Mine", "A", "N"]
     assert merged.children[0].id == mine.id
 
@@ -79,6 +88,7 @@ def test_tombstoned_items_do_not_come_back() -> None:
     merged = merge_lesson(
         current, new, tombstoned=lambda n: n.kind == "concept" and n.key_text == "Gone"
     )
+    assert merged is not None
     assert titles(merged.children) == ["A"]
 
 
@@ -108,5 +118,44 @@ def test_a_module_regeneration_that_yields_nothing_keeps_only_the_edits() -> Non
     edited = lesson("Mine", concept("x"), origin="authored")
     current = module("M", lesson("G", concept("g")), edited, origin="edited")
     merged = merge_module(current, [])
+    assert merged is not None
     assert merged.fields == {"title": "M"} and merged.origin == "edited"
     assert [c.id for c in merged.children] == [edited.id]
+
+
+def test_a_generated_part_that_regenerates_to_nothing_is_none() -> None:
+    current = module("M", lesson("G", concept("g")))
+    assert merge_module(current, []) is None
+
+
+def _material(*chunks: Chunk) -> MaterialDocument:
+    return MaterialDocument(uuid.uuid4(), "text", "notes.pdf", SourceDocument(
+        source_type="text", title="Notes", chunks=list(chunks)
+    ))  # fmt: skip
+
+
+def test_part_materials_keep_the_sections_behind_the_part() -> None:
+    heading = ChunkKind.HEADING
+    material = _material(
+        Chunk(kind=heading, text="Basics", ref=Reference(heading_level=1, page=1)),
+        Chunk(kind=ChunkKind.PARAGRAPH, text="About basics.", ref=Reference(page=1)),
+        Chunk(kind=heading, text="2 Branching", ref=Reference(heading_level=1, page=2)),
+        Chunk(kind=heading, text="Merging", ref=Reference(heading_level=2, page=3)),
+        Chunk(kind=ChunkKind.PARAGRAPH, text="About merging.", ref=Reference(page=3)),
+        Chunk(kind=heading, text="Rebasing", ref=Reference(heading_level=2, page=4)),
+        Chunk(kind=ChunkKind.PARAGRAPH, text="About rebasing.", ref=Reference(page=4)),
+    )
+    by_title = lesson("Merging", concept("Merge"))
+    (cut,) = part_materials(by_title, [material])
+    assert [c.text for c in cut.document.chunks] == ["2 Branching", "Merging", "About merging."]
+
+    ref = {"material_id": str(material.material_id), "page": 4}
+    by_page = lesson("Renamed by the author", origin="edited")
+    by_page.children.append(StructureNode("concept", {"title": "Rebase", "page_references": [ref]}))
+    (cut,) = part_materials(by_page, [material])
+    assert [c.text for c in cut.document.chunks] == [
+        "2 Branching",
+        "Rebasing",
+        "About rebasing.",
+    ]
+    assert part_materials(lesson("Elsewhere"), [material]) == []

@@ -169,12 +169,13 @@ def _is_web(url: str) -> bool:
 # Markdown
 
 
+_WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _MARKDOWN_PREFIXES = {"title": "# ", "heading": "## ", "subheading": "### ", "item": "- "}
 
 
 def _markdown_text(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", text))
 
 
 def _markdown_inline(part: Inline) -> str:

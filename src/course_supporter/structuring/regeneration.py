@@ -43,7 +43,7 @@ def merge_module(
     fresh: Sequence[StructureNode],
     *,
     tombstoned: Tombstoned = lambda node: False,
-) -> StructureNode:
+) -> StructureNode | None:
     """One module regenerated from the fresh modules (their lessons joined in order); the
     module keeps its id, and its fields unless they were edited."""
     modules = _prune(fresh, tombstoned)
@@ -60,7 +60,7 @@ def merge_lesson(
     fresh: Sequence[StructureNode],
     *,
     tombstoned: Tombstoned = lambda node: False,
-) -> StructureNode:
+) -> StructureNode | None:
     """One lesson regenerated from the fresh modules (all their concepts, then exercises)."""
     lessons = [lesson for module in _prune(fresh, tombstoned) for lesson in module.children]
     items = [item for lesson in lessons for item in lesson.children]
@@ -77,10 +77,10 @@ def merge_lesson(
 
 def _merge_target(
     current: StructureNode, joined: StructureNode, tombstoned: Tombstoned
-) -> StructureNode:
+) -> StructureNode | None:
+    """The part merged, under its own id; None when nothing of it would be left."""
     merged = _merge_pair(current, joined, tombstoned)
-    assert merged is not None  # the target has an id, so it is always kept
-    return replace(merged, id=current.id)
+    return None if merged is None else replace(merged, id=current.id)
 
 
 def holds_kept(node: StructureNode) -> bool:

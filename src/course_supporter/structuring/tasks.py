@@ -194,7 +194,13 @@ async def regenerate_part(
             raise PermanentJobError(f"The {part} was deleted while it was being regenerated")
         tombstoned = await _tombstones(session, course_id)
         merge = merge_module if part == "module" else merge_lesson
-        merged = _replace_node(current, merge(target, fresh, tombstoned=tombstoned))
+        part_merged = merge(target, fresh, tombstoned=tombstoned)
+        if part_merged is None:
+            raise PermanentJobError(
+                f"Regenerating this {part} gave nothing to keep (no lesson, concept or exercise); "
+                "the structure is left as it was"
+            )
+        merged = _replace_node(current, part_merged)
         saved = await _save_as_version(
             session, course, merged, VersionKind.REGENERATED, settings,
             strategy=strategy, job_id=job_id, key_prefix=key_prefix,
