@@ -37,6 +37,24 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "description": "Stolen exercise",
     },
     ("patch", "/api/v1/courses/{course_id}/exercises/{exercise_id}"): {"max_points": 1},
+    ("post", "/api/v1/courses/{course_id}/modules"): {"title": "Stolen module"},
+    ("patch", "/api/v1/courses/{course_id}/modules/{module_id}"): {"title": "Stolen"},
+    ("post", "/api/v1/courses/{course_id}/lessons"): {
+        "module_id": str(uuid.uuid4()),
+        "title": "Stolen lesson",
+    },
+    ("patch", "/api/v1/courses/{course_id}/lessons/{lesson_id}"): {"title": "Stolen"},
+    ("post", "/api/v1/courses/{course_id}/concepts"): {
+        "lesson_id": str(uuid.uuid4()),
+        "title": "Stolen concept",
+        "definition": "Stolen",
+    },
+    ("patch", "/api/v1/courses/{course_id}/concepts/{concept_id}"): {"title": "Stolen"},
+    ("post", "/api/v1/courses/{course_id}/structure/edits"): {
+        "edits": [{"op": "create", "kind": "module", "fields": {"title": "Stolen"}}]
+    },
+    ("post", "/api/v1/courses/{course_id}/versions/{version}/restore"): None,
+    ("post", "/api/v1/courses/{course_id}/publication"): {"version": 1},
     ("post", "/api/v1/exercises/{exercise_id}/submissions"): {"learner_ref": "l", "answer": "a"},
     ("post", "/api/v1/exercises/{exercise_id}/submissions/batch"): {
         "submissions": [{"learner_ref": "l", "answer": "a"}]
@@ -58,7 +76,25 @@ async def owned_objects(client: ApiClient, key: str) -> dict[str, str]:
     headers = {"X-API-Key": key}
     course = await client.http.post("/api/v1/courses", json={"title": "Owned"}, headers=headers)
     assert course.status_code == 201
-    return {"course_id": course.json()["id"]}
+    course_id = course.json()["id"]
+    # A structure of the owner's own, so that its versions exist: version 1, published.
+    module = await client.http.post(
+        f"/api/v1/courses/{course_id}/modules",
+        json={"title": "Owned module"},
+        headers={**headers, "If-Match": '"0"'},
+    )
+    assert module.status_code == 201, module.text
+    published = await client.http.post(
+        f"/api/v1/courses/{course_id}/publication", json={}, headers=headers
+    )
+    assert published.status_code == 200, published.text
+    return {
+        "course_id": course_id,
+        "module_id": module.json()["id"],
+        "version": "1",
+        "a": "1",
+        "b": "1",
+    }
 
 
 async def test_another_tenants_objects_are_404_on_every_endpoint(client: ApiClient) -> None:
@@ -78,9 +114,11 @@ async def test_another_tenants_objects_are_404_on_every_endpoint(client: ApiClie
         for name in params:
             url = url.replace("{" + name + "}", ids.get(name, str(uuid.uuid4())))
         body = SAMPLE_BODIES.get((method, path))
-        if method in {"post", "patch", "put"}:
+        if method in {"patch", "put"} or (method == "post" and not path.endswith("/restore")):
             assert (method, path) in SAMPLE_BODIES, f"add a sample body for {method} {path}"
-        response = await client.http.request(method, url, json=body, headers=intruder)
+        # A current If-Match, so that only the tenant check can refuse the writes.
+        headers = {**intruder, "If-Match": '"1"'}
+        response = await client.http.request(method, url, json=body, headers=headers)
         assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code}"
         walked += 1
     assert walked >= 3
