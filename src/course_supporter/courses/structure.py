@@ -198,7 +198,6 @@ def lesson_document(
 def concept_document(concept: Concept) -> dict[str, Any]:
     return {
         "id": str(concept.id),
-        "lesson_id": str(concept.lesson_id),
         "position": concept.position,
         "title": concept.title,
         "definition": concept.definition,
@@ -214,7 +213,6 @@ def concept_document(concept: Concept) -> dict[str, Any]:
 def exercise_document(exercise: Exercise) -> dict[str, Any]:
     return {
         "id": str(exercise.id),
-        "lesson_id": str(exercise.lesson_id),
         "position": exercise.position,
         "description": exercise.description,
         "reference_solution": exercise.reference_solution,
