@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from course_supporter.authoring.service import publish, save_generated_structure
 from course_supporter.courses.models import Concept as ConceptRow
 from course_supporter.courses.models import Course, Exercise
 from course_supporter.courses.models import Lesson as LessonRow
-from course_supporter.courses.structure import replace_structure
 from course_supporter.materials.models import Material, MaterialStatus
 from course_supporter.structuring.schemas import (
     Concept,
@@ -95,8 +95,12 @@ async def seed_course(api: ApiClient, key: str | None = None) -> Seeded:
                 )
             ],
         )
-        await replace_structure(session, course, structure, strategy=None, job_id=None)
+        await save_generated_structure(
+            session, course, structure, strategy=None, job_id=None, key_prefix=None, keep=50
+        )
         await session.commit()
+        # Learners answer the published version.
+        await publish(session, course.tenant_id, "seed", course_id, None)
         exercises = (
             await session.scalars(
                 select(Exercise)

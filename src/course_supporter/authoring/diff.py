@@ -66,8 +66,10 @@ def diff_documents(
     removed = [_ref(i, item) for i, item in old.items() if i not in new]
     changed: list[ItemChange] = []
     moved: list[ItemMove] = []
-    old_rank = _ranks(old, keep=new.keys())
-    new_rank = _ranks(new, keep=old.keys())
+    # Items under the same parent on both sides, ranked among themselves: what an insertion,
+    # a deletion or a move elsewhere shifts keeps its rank.
+    stable = {i for i in old.keys() & new.keys() if old[i].parent == new[i].parent}
+    old_rank, new_rank = _ranks(old, stable), _ranks(new, stable)
     for item_id, after in new.items():
         before = old.get(item_id)
         if before is None:
@@ -80,7 +82,7 @@ def diff_documents(
         if changes:
             ref = _ref(item_id, after)
             changed.append(ItemChange(kind=ref.kind, id=ref.id, title=ref.title, changes=changes))
-        if before.parent != after.parent or old_rank[item_id] != new_rank[item_id]:
+        if item_id not in stable or old_rank[item_id] != new_rank[item_id]:
             moved.append(
                 ItemMove(
                     kind=after.kind,
@@ -97,8 +99,8 @@ def diff_documents(
     )
 
 
-def _ranks(flat: dict[str, _Flat], keep: Any) -> dict[str, int]:
-    """Each item's place among the siblings that exist on both sides."""
+def _ranks(flat: dict[str, _Flat], keep: set[str]) -> dict[str, int]:
+    """Each kept item's place among its kept siblings."""
     counters: dict[tuple[str, str | None], int] = {}
     ranks: dict[str, int] = {}
     for item_id, item in sorted(flat.items(), key=lambda pair: pair[1].position):

@@ -196,21 +196,48 @@ async def apply_edits(
     results: list[EditResult] = []
     touched: list[Item] = []
     created: list[Item] = []
-    for number, edit in enumerate(edits):
-        index = None if single else number
-        item = _apply(draft, edit, index, created)
-        results.append(EditResult(op=edit.op, kind=edit.kind, id=item.id))
-        if edit.op != "delete":
-            touched.append(item)
-    await _check_ids_free(session, created)
-    _check_shape(draft, record)
-    await _check_references(session, tenant_id, course_id, draft, touched, edits)
-    _check_concept_links(draft)
-    draft.renumber()
+    # Nothing reaches the database before every edit is applied and checked: a query in
+    # between would flush a row that points at a parent not inserted yet.
+    with session.no_autoflush:
+        for number, edit in enumerate(edits):
+            index = None if single else number
+            item = _apply(draft, edit, index, created)
+            results.append(EditResult(op=edit.op, kind=edit.kind, id=item.id))
+            if edit.op != "delete":
+                touched.append(item)
+        await _check_ids_free(session, created)
+        _check_shape(draft, record)
+        await _check_references(session, tenant_id, course_id, draft, touched, edits)
+        _check_concept_links(draft)
+        draft.renumber()
+    await _write_rows(session, course_id, draft, created)
+    record = await _write_document(session, course, record, draft)
+    await record_version(
+        session,
+        tenant_id,
+        record,
+        kind=VersionKind.EDITED,
+        key_prefix=key_prefix,
+        job_id=None,
+        keep=keep,
+    )
+    document = json.loads(record.document_json)
+    await session.commit()
+    return EditOutcome(record.version, results, document)
+
+
+async def _write_rows(
+    session: AsyncSession, course_id: uuid.UUID, draft: Draft, created: list[Item]
+) -> None:
+    """New rows level by level (parents first), then changes, then deletions, each flushed
+    apart: the tables have no ORM relationships to order them."""
     live = [item for item in created if item.id in draft.items]
     for level in (Module, Lesson, (Concept, Exercise)):
-        session.add_all([item for item in live if isinstance(item, level)])
-        await session.flush()
+        rows = [item for item in live if isinstance(item, level)]
+        session.add_all(rows)
+        if rows:
+            await session.flush(rows)
+    await session.flush()
     for item in draft.removed:
         if item.origin == Origin.GENERATED and item not in created:
             kind = KIND_OF[type(item)]
@@ -225,19 +252,6 @@ async def apply_edits(
         if item not in created:
             await session.delete(item)
     await session.flush()
-    record = await _write_document(session, course, record, draft)
-    await record_version(
-        session,
-        tenant_id,
-        record,
-        kind=VersionKind.EDITED,
-        key_prefix=key_prefix,
-        job_id=None,
-        keep=keep,
-    )
-    document = json.loads(record.document_json)
-    await session.commit()
-    return EditOutcome(record.version, results, document)
 
 
 def _apply(draft: Draft, edit: Edit, index: int | None, created: list[Item]) -> Item:

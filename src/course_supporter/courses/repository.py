@@ -17,7 +17,6 @@ from course_supporter.courses.models import (
     CourseStructureRecord,
     Exercise,
     Lesson,
-    Module,
 )
 from course_supporter.db import Database, Repository
 from course_supporter.materials.models import Material
@@ -157,16 +156,3 @@ async def concepts_of_course(session: AsyncSession, course_id: uuid.UUID) -> Seq
         .order_by(Lesson.id, Concept.position)
     )
     return (await session.scalars(statement)).all()
-
-
-async def lessons_of_exercises(
-    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Lesson, int]]:
-    """The lesson (and its module's position) of each exercise of the course in `exercise_ids`."""
-    rows = await session.execute(
-        select(Exercise.id, Lesson, Module.position)
-        .join(Lesson, Lesson.id == Exercise.lesson_id)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.course_id == course_id, Exercise.id.in_(exercise_ids))
-    )
-    return {exercise_id: (lesson, module) for exercise_id, lesson, module in rows.tuples()}

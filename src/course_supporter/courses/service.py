@@ -17,7 +17,6 @@ from course_supporter.courses.models import (
     Course,
     CourseStructureRecord,
     Exercise,
-    Lesson,
 )
 from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.courses.repository import (
@@ -25,7 +24,6 @@ from course_supporter.courses.repository import (
     ExerciseRepository,
     RevisionStamp,
     concepts_of_course,
-    lessons_of_exercises,
     revision_stamp,
 )
 from course_supporter.courses.schemas import (
@@ -80,13 +78,6 @@ async def get_exercise(
 async def course_concepts(session: AsyncSession, course_id: uuid.UUID) -> Sequence[Concept]:
     """Every concept of the course's structure, lesson by lesson."""
     return await concepts_of_course(session, course_id)
-
-
-async def exercise_lessons(
-    session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Lesson, int]]:
-    """The lesson (and its module's position) of each of the course's `exercise_ids`."""
-    return await lessons_of_exercises(session, course_id, exercise_ids)
 
 
 async def list_courses(

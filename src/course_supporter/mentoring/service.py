@@ -9,11 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.authoring.service import (
+    published_exercise,
+    published_structure,
+    version_exercise,
+)
 from course_supporter.config import Settings
 from course_supporter.courses.models import Concept, Exercise
 from course_supporter.courses.service import (
     course_concepts,
-    exercise_lessons,
     get_course,
     get_exercise,
 )
@@ -68,8 +72,12 @@ async def submit_answers(
     exercise_id: uuid.UUID,
     answers: Sequence[SubmissionCreate],
 ) -> tuple[Job, list[Submission]]:
-    """Store the answers as given and queue one grading job for all of them."""
-    exercise, course_id = await get_exercise(session, tenant_id, exercise_id)
+    """Store the answers as given and queue one grading job for all of them.
+
+    Learners answer the exercise of the published version: 409 while its course publishes
+    nothing, or a version without it."""
+    published = await published_exercise(session, tenant_id, exercise_id)
+    exercise, course_id = published.exercise, published.course_id
     if not exercise.reference_solution.strip() and not exercise.grading_criteria:
         raise ConflictError(
             "This exercise has no reference solution and no grading criteria: add one to grade it"
@@ -89,6 +97,7 @@ async def submit_answers(
             answer=item.answer,
             status=SubmissionStatus.QUEUED,
             max_points=exercise.max_points,
+            structure_version=published.version,
         )
         for item in answers
     ]
@@ -148,7 +157,8 @@ async def grade_queued(
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
         return 0
-    exercise, course_id = await get_exercise(session, tenant_id, exercise_id)
+    exercise, concepts = await _graded_exercise(session, tenant_id, exercise_id, queued[0])
+    course_id = queued[0].course_id
     reviews = [
         Review(s.answer, s.review_score)
         for s in await repository.reviewed_for_exercise(tenant_id, exercise_id)
@@ -164,9 +174,7 @@ async def grade_queued(
         reviews,
     )
     pointers = CoursePointers(
-        exercise,
-        await course_concepts(session, course_id),
-        await _material_ids(session, tenant_id, course_id),
+        exercise, concepts, await _material_ids(session, tenant_id, course_id)
     )
     for submission in queued:
         verdict = grader.grade(submission.answer)
@@ -174,6 +182,21 @@ async def grade_queued(
         submission.score = verdict.score
         submission.status = SubmissionStatus.GRADED
     return len(queued)
+
+
+async def _graded_exercise(
+    session: AsyncSession, tenant_id: uuid.UUID, exercise_id: uuid.UUID, submission: Submission
+) -> tuple[Exercise, Sequence[Concept]]:
+    """The exercise and concepts as the version the learner answered shows them (the draft's
+    rows for answers given before versions were recorded, or once that version is pruned)."""
+    if submission.structure_version is not None:
+        found = await version_exercise(
+            session, submission.course_id, submission.structure_version, exercise_id
+        )
+        if found is not None:
+            return found.exercise, found.concepts
+    exercise, course_id = await get_exercise(session, tenant_id, exercise_id)
+    return exercise, await course_concepts(session, course_id)
 
 
 async def fail_queued(
@@ -334,8 +357,9 @@ def _best_score(submission: Submission) -> float:
 async def learner_progress(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
 ) -> LearnerProgress:
-    """Per lesson: best score per exercise, concepts still weak, where to review them."""
-    await get_course(session, tenant_id, course_id)
+    """Per lesson of the published version: best score per exercise, concepts still weak,
+    where to review them."""
+    published = await published_structure(session, tenant_id, course_id)
     graded = await SubmissionRepository(session).graded_for_learner(
         tenant_id, course_id, learner_ref
     )
@@ -346,8 +370,8 @@ async def learner_progress(
         current = best.get(submission.exercise_id)
         if current is None or _best_score(submission) >= _best_score(current):
             best[submission.exercise_id] = submission
-    lessons = await exercise_lessons(session, course_id, list(best))
-    concepts = {str(c.id): c for c in await course_concepts(session, course_id)}
+    lessons = published.exercise_lessons(list(best))
+    concepts = {str(c.id): c for c in published.concepts()}
     by_lesson: dict[uuid.UUID, LessonProgress] = {}
     order: dict[uuid.UUID, tuple[int, int]] = {}
     for exercise_id, submission in best.items():
