@@ -17,6 +17,7 @@ from course_supporter.courses.models import (
     CourseStructureRecord,
     Exercise,
     Lesson,
+    Module,
 )
 from course_supporter.db import Database, Repository
 from course_supporter.materials.models import Material
