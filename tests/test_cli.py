@@ -104,6 +104,9 @@ def test_postgres_not_migrated_or_missing_is_one_line(tmp_path: Path, empty_post
         (["keys", "create"], "Missing option '--tenant'"),
         (["tenants", "frobnicate"], "No such command 'frobnicate'"),
         (["report", "cost", "--from", "yesterday"], "is not a date"),
+        (["show", "not-a-uuid"], "'not-a-uuid' is not a course id"),
+        (["show", "01a2f000-0000-7000-8000-000000000000"], "no course 01a2f000-"),
+        (["show", "01a2f000-0000-7000-8000-000000000000", "--format", "pdf"], "'pdf'"),
     ],
 )
 def test_user_errors_are_one_line_never_a_traceback(
@@ -131,3 +134,34 @@ def test_help_does_not_load_the_web_stack_or_the_database_driver() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT
     )
     assert result.stdout.strip() == ""
+
+
+def test_show_prints_a_courses_outline_or_its_json(tmp_path: Path, migrated: str) -> None:
+    import asyncio
+    import json
+
+    from course_supporter.courses.models import Course
+    from course_supporter.db import Database
+    from course_supporter.tenancy.models import Tenant
+    from tests.conftest import make_settings
+
+    async def seed() -> str:
+        db = Database(make_settings(migrated, tmp_path))
+        async with db.sessions() as session:
+            tenant = Tenant(name="acme")
+            session.add(tenant)
+            await session.flush()
+            course = Course(tenant_id=tenant.id, title="Git <basics>", description="Start here.")
+            session.add(course)
+            await session.commit()
+            course_id = str(course.id)
+        await db.dispose()
+        return course_id
+
+    course_id = asyncio.run(seed())
+    outline = cli(tmp_path, "show", course_id, DATABASE_URL=migrated)
+    assert outline.returncode == 0, outline.stderr
+    assert outline.stdout == "# Git \\<basics\\>\n\nStart here.\n"
+    as_json = cli(tmp_path, "show", course_id, "--format", "json", DATABASE_URL=migrated)
+    assert json.loads(as_json.stdout)["title"] == "Git <basics>"
+    assert json.loads(as_json.stdout)["structure"] is None

@@ -15,7 +15,7 @@ INTERFACE = {
     "courses": {"service", "schemas", "models", "structure"},
     "materials": {"service", "schemas", "models"},
     "ingestion": {"extract", "document", "merge", "formats", "fetching", "errors"},
-    "structuring": {"schemas", "references"},
+    "structuring": {"schemas", "references", "outline"},
     "authoring": {"service", "schemas", "models", "tombstones"},
     "tenancy": {"service", "schemas", "models", "auth", "context", "scopes"},
     "jobs": {"service", "schemas", "models", "registry"},

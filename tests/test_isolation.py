@@ -23,6 +23,9 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "mappings": [{"slide_number": 1, "video_timecode": "00:01:05"}]
     },
     ("post", "/api/v1/courses/{course_id}/structure"): {"strategy": "default"},
+    ("post", "/api/v1/courses/{course_id}/modules/{module_id}/regenerate"): {"instructions": "x"},
+    ("post", "/api/v1/courses/{course_id}/lessons/{lesson_id}/regenerate"): {"instructions": "x"},
+    ("put", "/api/v1/courses/{course_id}/materials/{material_id}"): {},
     ("post", "/api/v1/courses/{course_id}/uploads"): {
         "source_type": "text",
         "filename": "notes.md",

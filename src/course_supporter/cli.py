@@ -13,6 +13,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from course_supporter.cli_support import command_group, database_errors, require_database_file
+from course_supporter.courses.cli import show
 from course_supporter.jobs.cli import worker
 from course_supporter.mentoring.cli import grade
 from course_supporter.reports.cli import report_app
@@ -29,6 +30,7 @@ app.command("build")(build)
 app.command("eval")(evaluate_command)
 app.command()(worker)
 app.command("grade")(grade)
+app.command("show")(show)
 
 
 @db_app.command("upgrade")

@@ -17,6 +17,7 @@ from course_supporter.courses.models import (
     CourseStructureRecord,
     Exercise,
     Lesson,
+    Module,
 )
 from course_supporter.db import Database, Repository, TenantScopedRepository
 from course_supporter.materials.models import Material
@@ -79,6 +80,42 @@ class CourseRepository(TenantScopedRepository[Course]):
         await self.session.execute(
             select(Course.id).where(Course.id == course_id).with_for_update()
         )
+
+    async def lock_structure_record(self, course_id: uuid.UUID) -> None:
+        await self.session.execute(
+            select(CourseStructureRecord.course_id)
+            .where(CourseStructureRecord.course_id == course_id)
+            .with_for_update()
+        )
+
+    async def has_module(self, course_id: uuid.UUID, module_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(Module.id).where(Module.id == module_id, Module.course_id == course_id)
+        )
+        return found is not None
+
+    async def has_lesson(self, course_id: uuid.UUID, lesson_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(Lesson.id).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
+        )
+        return found is not None
+
+    async def draft_fingerprints(self, course_id: uuid.UUID) -> dict[str, str] | None:
+        """Fingerprints of the version the course's current structure is."""
+        fingerprints = await self.session.scalar(
+            select(StructureVersion.fingerprints)
+            .join(
+                CourseStructureRecord,
+                (CourseStructureRecord.course_id == StructureVersion.course_id)
+                & (CourseStructureRecord.version == StructureVersion.number),
+            )
+            .where(StructureVersion.course_id == course_id)
+        )
+        return None if fingerprints is None else {str(k): str(v) for k, v in fingerprints.items()}
+
+    async def tenant_of(self, course_id: uuid.UUID) -> uuid.UUID | None:
+        """The course's tenant, whoever it is: for operator tools only."""
+        return await self.session.scalar(select(Course.tenant_id).where(Course.id == course_id))
 
     async def get_for_tenant(self, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course | None:
         return await self.get_one_or_none(tenant_id, Course.id == course_id)

@@ -127,6 +127,15 @@ class StructureOut(BaseModel):
     modules: list[ModuleOut]
 
 
+class StaleMaterials(BaseModel):
+    """Materials that differ from those the draft structure was built from."""
+
+    added: list[uuid.UUID] = Field(default_factory=list)
+    changed: list[uuid.UUID] = Field(default_factory=list)
+    """Processed again to another document, or being processed again (a replaced file)."""
+    removed: list[uuid.UUID] = Field(default_factory=list)
+
+
 class CourseDetail(CourseOut):
     """A course with its materials and, once generated, its structure."""
 
@@ -135,6 +144,9 @@ class CourseDetail(CourseOut):
     """The structure version shown: the draft's current one for `prep` keys (or `?version=`),
     the published one for `check` keys."""
     published_version: int | None = None
+    stale: bool = False
+    """The materials changed since the draft structure was built; regenerate to catch up."""
+    stale_materials: StaleMaterials = Field(default_factory=StaleMaterials)
     structure: StructureOut | None
 
 
@@ -149,3 +161,11 @@ class StructureRequest(BaseModel):
 
 class JobAccepted(BaseModel):
     job_id: uuid.UUID
+
+
+class RegenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instructions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    """What the author wants changed, passed to the model (the offline structurer ignores it)."""
+    strategy: Literal["default", "quality", "budget"] = "default"

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +26,15 @@ from course_supporter.courses.repository import (
     concepts_of_course,
     revision_stamp,
 )
-from course_supporter.courses.schemas import CourseCreate, CourseOut, CourseUpdate
+from course_supporter.courses.schemas import (
+    CourseCreate,
+    CourseOut,
+    CourseUpdate,
+    StaleMaterials,
+)
 from course_supporter.courses.structure import structure_document
+from course_supporter.courses.tree import load_tree as load_tree
+from course_supporter.courses.tree import save_tree as save_tree
 from course_supporter.db import Database
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
@@ -36,10 +44,13 @@ from course_supporter.materials.repository import MaterialRepository
 from course_supporter.materials.schemas import MaterialSummary
 from course_supporter.pagination import PageRequest
 from course_supporter.storage import ObjectStorage, StorageError, course_prefix
+from course_supporter.structuring.outline import MaterialLink, OutlineFormat, render_outline
+from course_supporter.structuring.schemas import CourseStructure
 
 log = structlog.get_logger(__name__)
 
 STRUCTURE_JOB = "structure_course"
+REGENERATE_JOB = "regenerate_part"
 
 
 async def create_course(session: AsyncSession, tenant_id: uuid.UUID, data: CourseCreate) -> Course:
@@ -139,6 +150,42 @@ async def request_structure(
     return job
 
 
+async def request_regeneration(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    *,
+    part: Literal["module", "lesson"],
+    item_id: uuid.UUID,
+    instructions: str,
+    strategy: str,
+    key_prefix: str | None,
+) -> Job:
+    """Queue regeneration of one module or lesson of the course's structure: 404 for a part
+    the course does not have, 409 when no material is processed."""
+    await get_course(session, tenant_id, course_id)
+    repo = CourseRepository(session)
+    exists = (
+        await repo.has_module(course_id, item_id)
+        if part == "module"
+        else await repo.has_lesson(course_id, item_id)
+    )
+    if not exists:
+        raise NotFoundError(f"{part.capitalize()} not found")
+    if not await MaterialRepository(session).done_for_course(tenant_id, course_id):
+        raise ConflictError("No material of this course is processed; nothing to regenerate from")
+    params = {
+        "part": part,
+        "item_id": str(item_id),
+        "instructions": instructions,
+        "strategy": strategy,
+        "key_prefix": key_prefix,
+    }
+    job = enqueue_job(session, tenant_id, REGENERATE_JOB, course_id, params)
+    await session.commit()
+    return job
+
+
 async def published_version(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
 ) -> int:
@@ -220,6 +267,7 @@ async def _render_course(
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
     stored = await structure_document(session, course_id, number)
+    stale = course_staleness(await draft_fingerprints(session, course_id), materials)
     head = json.dumps(
         {
             **CourseOut.model_validate(course).model_dump(mode="json"),
@@ -228,6 +276,8 @@ async def _render_course(
             ],
             "version": stored.version if number is None else number,
             "published_version": stored.published_version,
+            "stale": bool(stale.added or stale.changed or stale.removed),
+            "stale_materials": stale.model_dump(mode="json"),
         },
         separators=(",", ":"),
     ).encode()
@@ -243,7 +293,80 @@ async def _render_course(
     return _etag(course_id, stamp, number), head[:-1] + b',"structure":' + structure + b"}"
 
 
+async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
+    """The fingerprints the draft version was built from; None without a recorded version."""
+    return await CourseRepository(session).draft_fingerprints(course_id)
+
+
+def course_staleness(
+    fingerprints: dict[str, str] | None, materials: Sequence[Material]
+) -> StaleMaterials:
+    """What changed in the materials since the draft was built: processed materials it did not
+    use, materials whose document differs or that are being processed again, deleted ones."""
+    if fingerprints is None:
+        return StaleMaterials()
+    present = {str(m.id): m for m in materials}
+    added = [m.id for m in materials if m.status == "done" and str(m.id) not in fingerprints]
+    changed = [
+        m.id
+        for key, m in present.items()
+        if key in fingerprints
+        and (m.status != "done" or (m.document_sha256 or "") != fingerprints[key])
+    ]
+    removed = [uuid.UUID(key) for key in fingerprints if key not in present]
+    return StaleMaterials(added=added, changed=changed, removed=removed)
+
+
 async def course_materials(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
 ) -> Sequence[Material]:
     return await MaterialRepository(session).all_for_course(tenant_id, course_id)
+
+
+async def course_outline(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    fmt: OutlineFormat,
+    *,
+    number: int | None = None,
+) -> str:
+    """The structure (the draft, or version `number`) as a readable outline: Markdown or a
+    printable HTML page."""
+    course = await get_course(session, tenant_id, course_id)
+    materials = await course_materials(session, tenant_id, course_id)
+    document = (await structure_document(session, course_id, number)).document_json
+    structure = (
+        CourseStructure.model_validate_json(document)
+        if document is not None
+        else CourseStructure(title=course.title)
+    )
+    structure.title = course.title
+    structure.description = course.description or structure.description
+    structure.learning_goal = course.learning_goal or structure.learning_goal
+    links = {
+        m.id: MaterialLink(m.filename or m.source_url or str(m.id), m.source_url) for m in materials
+    }
+    return render_outline(structure, links, fmt)
+
+
+async def course_tenant(session: AsyncSession, course_id: uuid.UUID) -> uuid.UUID:
+    """The tenant owning a course, for operator tools that read any tenant's course."""
+    tenant_id = await CourseRepository(session).tenant_of(course_id)
+    if tenant_id is None:
+        raise NotFoundError(f"no course {course_id}")
+    return tenant_id
+
+
+async def course_json(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID) -> bytes:
+    """The course detail body (the draft) as the API serves it (JSON)."""
+    _, body = await _render_course(session, tenant_id, course_id, None)
+    return body
+
+
+async def lock_course(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Hold the course's row and its structure record until the transaction ends: structure
+    writers (jobs and edits) queue up, in the order the generation path takes them."""
+    repo = CourseRepository(session)
+    await repo.lock_for_update(course_id)
+    await repo.lock_structure_record(course_id)

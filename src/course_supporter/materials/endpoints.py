@@ -143,6 +143,55 @@ async def get_material_document(
     )
 
 
+_REPLACE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.put(
+    "/materials/{material_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MaterialCreated,
+    responses=body_responses(409, 413, 415, 503),
+    openapi_extra=_REPLACE_BODY,
+)
+async def replace_material(
+    course_id: uuid.UUID,
+    material_id: uuid.UUID,
+    request: Request,
+    tenant: PrepTenant,
+    session: SessionDep,
+) -> MaterialCreated:
+    """Replace an uploaded material's file (multipart `file`, same source type): the material
+    keeps its id, is ingested again (status `pending`, a new job) and the course turns stale
+    until its structure is regenerated; nothing regenerates by itself."""
+    replaced = await service.replace_material_file(
+        session,
+        request.app.state.storage,
+        request.app.state.settings,
+        tenant_id=tenant.tenant_id,
+        course_id=course_id,
+        material_id=material_id,
+        body=request.stream(),
+        content_type=request.headers.get("content-type", ""),
+        content_length=_content_length(request),
+    )
+    return MaterialCreated(
+        **MaterialOut.model_validate(replaced.material).model_dump(), job_id=replaced.job.id
+    )
+
+
 @router.delete("/materials/{material_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_material(
     course_id: uuid.UUID,

@@ -27,6 +27,21 @@ class MaterialRepository(TenantScopedRepository[Material]):
             tenant_id, Material.course_id == course_id, Material.id == material_id
         )
 
+    async def lock_for_tenant(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, material_id: uuid.UUID
+    ) -> Material | None:
+        """The material, re-read and locked until the transaction ends (PostgreSQL row lock)."""
+        return await self.session.scalar(
+            select(Material)
+            .where(
+                Material.tenant_id == tenant_id,
+                Material.course_id == course_id,
+                Material.id == material_id,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
     async def page_for_course(
         self, tenant_id: uuid.UUID, course_id: uuid.UUID, page: PageRequest
     ) -> Sequence[Material]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterable, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ from course_supporter.storage import (
     InvalidFilename,
     ObjectStorage,
     ObjectWriter,
+    ReceivedUpload,
     StorageError,
     StorageUnavailable,
     UploadFormError,
@@ -105,26 +106,14 @@ async def upload_material(
         key = material_key(tenant_id, course_id, material_id, filename)
         return await storage.open_writer(key, stored_type, max_bytes=settings.max_upload_bytes)
 
-    try:
-        received = await receive_multipart_upload(
-            body,
-            content_type,
-            open_writer=open_writer,
-            check_head=check_head,
-            max_bytes=settings.max_upload_bytes,
-            text_fields=(),
-            optional_fields=("source_type", "position"),
-        )
-    except UploadTooLarge as exc:
-        raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
-    except FormTooLarge as exc:
-        raise PayloadTooLargeError(str(exc)) from exc
-    except InvalidFilename as exc:
-        raise InvalidInputError(str(exc), loc=("body", "file", "filename")) from exc
-    except UploadFormError as exc:
-        raise InvalidInputError(str(exc)) from exc
-    except StorageUnavailable as exc:
-        raise DependencyUnavailableError(f"storage is unavailable: {exc}") from exc
+    received = await _receive_upload(
+        body,
+        content_type,
+        settings,
+        open_writer=open_writer,
+        check_head=check_head,
+        optional_fields=("source_type", "position"),
+    )
     if received.stored.size == 0:
         await storage.delete(received.stored.key)
         raise InvalidInputError("the uploaded file is empty")
@@ -150,6 +139,122 @@ async def upload_material(
     except BaseException:
         await storage.delete(received.stored.key)
         raise
+
+
+async def _receive_upload(
+    body: AsyncIterable[bytes],
+    content_type: str,
+    settings: Settings,
+    *,
+    open_writer: Callable[[str, str], Awaitable[ObjectWriter]],
+    check_head: Callable[[str, bytes, Mapping[str, str]], str],
+    optional_fields: tuple[str, ...],
+) -> ReceivedUpload:
+    """The multipart body streamed into storage; its failures as the client's errors."""
+    try:
+        return await receive_multipart_upload(
+            body,
+            content_type,
+            open_writer=open_writer,
+            check_head=check_head,
+            max_bytes=settings.max_upload_bytes,
+            text_fields=(),
+            optional_fields=optional_fields,
+        )
+    except UploadTooLarge as exc:
+        raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes)) from exc
+    except FormTooLarge as exc:
+        raise PayloadTooLargeError(str(exc)) from exc
+    except InvalidFilename as exc:
+        raise InvalidInputError(str(exc), loc=("body", "file", "filename")) from exc
+    except UploadFormError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    except StorageUnavailable as exc:
+        raise DependencyUnavailableError(f"storage is unavailable: {exc}") from exc
+
+
+async def replace_material_file(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    *,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    material_id: uuid.UUID,
+    body: AsyncIterable[bytes],
+    content_type: str,
+    content_length: int | None,
+) -> CreatedMaterial:
+    """A new file for an uploaded material: same id and source type, ingested again.
+
+    The new file is stored under a key of its own and the row switches to it in one
+    transaction with its ingestion job; the old file goes only after that commit, so a failed
+    replacement leaves the material as it was. 409 while the material is still being ingested,
+    and for a URL material (it has no file to replace).
+    """
+    material = await get_material(session, tenant_id, course_id, material_id)
+    _check_replaceable(material)
+    if not content_type.startswith("multipart/form-data"):
+        raise UnsupportedMediaError("send the new file as multipart/form-data (field `file`)")
+    source_type = material.source_type
+    await session.rollback()  # no transaction open while the body streams
+    if content_length is not None and content_length > settings.max_upload_bytes:
+        raise PayloadTooLargeError(_too_large_message(settings.max_upload_bytes))
+    revision = new_id().hex[-12:]
+
+    def check_head(filename: str, head: bytes, fields: Mapping[str, str]) -> str:
+        return check_file_type(source_type, filename, head)
+
+    async def open_writer(filename: str, stored_type: str) -> ObjectWriter:
+        key = material_key(tenant_id, course_id, material_id, f"{revision}-{filename}")
+        return await storage.open_writer(key, stored_type, max_bytes=settings.max_upload_bytes)
+
+    received = await _receive_upload(
+        body,
+        content_type,
+        settings,
+        open_writer=open_writer,
+        check_head=check_head,
+        optional_fields=(),
+    )
+    try:
+        if received.stored.size == 0:
+            raise InvalidInputError("the uploaded file is empty")
+        locked = await MaterialRepository(session).lock_for_tenant(
+            tenant_id, course_id, material_id
+        )
+        if locked is None:
+            raise NotFoundError("Material not found")
+        material = locked
+        _check_replaceable(material)
+        old_key = material.storage_key
+        material.storage_key = received.stored.key
+        material.filename = received.filename
+        material.content_type = received.content_type
+        material.size_bytes = received.stored.size
+        material.sha256 = received.stored.sha256
+        material.status = MaterialStatus.PENDING
+        material.error_message = None
+        job = enqueue_job(session, tenant_id, INGEST_JOB, material.id)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        await storage.delete(received.stored.key)
+        raise
+    if old_key and old_key != received.stored.key:
+        await _remove_stored(storage.delete(old_key), old_key)
+    return CreatedMaterial(material=material, job=job)
+
+
+def _check_replaceable(material: Material) -> None:
+    if material.storage_key is None:
+        raise ConflictError(
+            "this material is a URL and has no file to replace; add the new file as a material"
+        )
+    if material.status in {MaterialStatus.PENDING, MaterialStatus.PROCESSING}:
+        raise ConflictError(
+            f"the material is still {material.status}; replace its file once it is done or failed"
+        )
 
 
 def _form_position(value: str | None) -> int | None:

@@ -224,10 +224,14 @@ class _Totals:
 class Architect:
     """Structures a course with the router: one call if it fits, else per part and merged."""
 
-    def __init__(self, router: LLMRouter, prompt: PromptTemplate, scope: CallScope) -> None:
+    def __init__(
+        self, router: LLMRouter, prompt: PromptTemplate, scope: CallScope, request: str = ""
+    ) -> None:
         self.router = router
         self.prompt = prompt
         self.scope = scope
+        self.request = request
+        """Said before every call's materials: what part is regenerated, the author's request."""
         self.totals = _Totals()
         self.models_used: list[ModelSpec] = []
 
@@ -240,7 +244,7 @@ class Architect:
             raise NoModelSucceeded(self.scope.action, [])
         whole = "\n\n".join(render_material(m) for m in materials)
         if any(input_budget(spec, self.prompt) >= estimate_tokens(whole) for spec in chain):
-            structure = await self._call(whole, title, chain, "")
+            structure = await self._call(whole, title, chain, self.request)
             return structure, 1
         budget = max(input_budget(spec, self.prompt) for spec in chain)
         parts = split_materials(materials, budget)
@@ -250,6 +254,7 @@ class Architect:
                 f"This is part {number} of {len(parts)} of the course ({', '.join(part.labels)}). "
                 "Structure only these materials; the parts are joined in order afterwards."
             )
+            note = f"{self.request}\n\n{note}" if self.request else note
             structures.append(await self._call(part.text, title, chain, note))
         return merge_parts(structures, title), len(parts)
 
@@ -316,15 +321,19 @@ async def generate_structure(
     title: str | None = None,
     registry: ModelRegistry | None = None,
     model_factory: ModelFactory = build_model,
+    request: str = "",
 ) -> GenerationResult:
-    """Structure a course with the strategy's models, offline as last resort, references checked."""
+    """Structure a course with the strategy's models, offline as last resort, references checked.
+
+    `request` goes into the prompt ahead of the materials (what part is regenerated, and the
+    author's instructions); the offline structurer cannot take it."""
     if not materials:
         raise ValueError("no materials to structure")
     registry = registry or ModelRegistry.load(settings.models_config)
     prompt = load_prompt(settings.prompts, PROMPT_NAME, PROMPT_VERSION)
     scope = CallScope(ACTION, strategy, prompt.version, tenant_id, job_id)
     router = LLMRouter(registry, settings, recorder, model_factory=model_factory)
-    architect = Architect(router, prompt, scope)
+    architect = Architect(router, prompt, scope, request)
     try:
         structure, parts = await architect.structure(materials, title)
         used = architect.models_used

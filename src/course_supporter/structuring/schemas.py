@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -98,3 +100,58 @@ def parse_timecode(timecode: str) -> int:
     """`HH:MM:SS` as seconds."""
     hours, minutes, seconds = (int(part) for part in timecode.split(":"))
     return hours * 3600 + minutes * 60 + seconds
+
+
+ItemKind = Literal["module", "lesson", "concept", "exercise"]
+CHILD_KINDS: dict[str, tuple[ItemKind, ...]] = {
+    "module": ("lesson",),
+    "lesson": ("concept", "exercise"),
+    "concept": (),
+    "exercise": (),
+}
+
+
+@dataclass
+class StructureNode:
+    """One item of a stored structure tree: its own fields, its origin, its children in order.
+
+    `id` is None for an item that exists only in a fresh generation; `origin` is
+    `generated`, `edited` or `authored` (the values of courses' `Origin`).
+    """
+
+    kind: ItemKind
+    fields: dict[str, Any]
+    origin: str = "generated"
+    id: UUID | None = None
+    children: list[StructureNode] = dataclass_field(default_factory=list)
+
+    def children_of(self, kind: ItemKind) -> list[StructureNode]:
+        return [child for child in self.children if child.kind == kind]
+
+    @property
+    def key_text(self) -> str:
+        """The text an item is recognised by: a title, or an exercise's description."""
+        return str(self.fields.get("description" if self.kind == "exercise" else "title", ""))
+
+
+def generated_nodes(structure: CourseStructure) -> list[StructureNode]:
+    """A fresh generation as a forest of modules, every item `generated` and without an id."""
+    return [
+        StructureNode(
+            "module",
+            module.model_dump(mode="json", exclude={"lessons"}),
+            children=[_lesson_node(lesson) for lesson in module.lessons],
+        )
+        for module in structure.modules
+    ]
+
+
+def _lesson_node(lesson: Lesson) -> StructureNode:
+    return StructureNode(
+        "lesson",
+        lesson.model_dump(mode="json", exclude={"concepts", "exercises"}),
+        children=[
+            *(StructureNode("concept", c.model_dump(mode="json")) for c in lesson.concepts),
+            *(StructureNode("exercise", e.model_dump(mode="json")) for e in lesson.exercises),
+        ],
+    )
