@@ -40,7 +40,7 @@ def _etag(course: dict[str, Any]) -> dict[str, str]:
 async def test_regenerating_a_module_keeps_fixes_and_leaves_neighbours_alone(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id, _ = await _generated_course(api)
         base = f"/api/v1/courses/{course_id}"
         course = await _course(api, headers, course_id)
@@ -115,7 +115,7 @@ async def test_regenerating_a_module_keeps_fixes_and_leaves_neighbours_alone(
 
 
 async def test_regenerating_one_lesson_and_bad_requests(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id, _ = await _generated_course(api)
         base = f"/api/v1/courses/{course_id}"
         course = await _course(api, headers, course_id)
@@ -166,7 +166,7 @@ async def test_regenerating_one_lesson_and_bad_requests(database_url: str, tmp_p
 async def test_a_replaced_file_makes_the_course_stale_until_regenerated(
     database_url: str, tmp_path: Path
 ) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id, materials = await _generated_course(api)
         base = f"/api/v1/courses/{course_id}"
         course = await _course(api, headers, course_id)
@@ -234,7 +234,7 @@ async def test_replacing_a_pending_or_url_material_is_409(client: ApiClient) -> 
 
 
 async def test_outline_views_escape_the_courses_text(database_url: str, tmp_path: Path) -> None:
-    async for api in embedded_client(database_url, tmp_path):
+    async with embedded_client(database_url, tmp_path) as api:
         headers, course_id, _ = await _generated_course(api)
         base = f"/api/v1/courses/{course_id}"
         patched = await api.http.patch(
