@@ -26,6 +26,7 @@ from course_supporter.errors import (
 )
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
+from course_supporter.llm.router import CallRecorder
 from course_supporter.materials.models import Material
 from course_supporter.mentoring.agreement import (
     pearson,
@@ -33,13 +34,10 @@ from course_supporter.mentoring.agreement import (
     rmse,
     score_bands,
 )
+from course_supporter.mentoring.model_grader import AnswerGrader, GradedAnswer
 from course_supporter.mentoring.models import Submission, SubmissionStatus
 from course_supporter.mentoring.offline import (
-    GRADER_NAME,
-    GRADER_VERSION,
     GradingQuestion,
-    OfflineGrader,
-    OfflineVerdict,
     Review,
     content_tokens,
     label_for,
@@ -56,6 +54,7 @@ from course_supporter.mentoring.schemas import (
     Verdict,
     WeakConcept,
 )
+from course_supporter.tenancy.service import effective_review_threshold, review_threshold
 
 GRADE_JOB = "grade_submissions"
 REFERENCE_CRITERION = "Covers the reference solution"
@@ -142,8 +141,13 @@ async def grade_queued(
     tenant_id: uuid.UUID,
     exercise_id: uuid.UUID,
     submission_ids: Sequence[uuid.UUID],
+    *,
+    recorder: CallRecorder | None = None,
+    job_id: uuid.UUID | None = None,
 ) -> int:
-    """Grade the submissions still queued among `submission_ids`; the caller commits."""
+    """Grade the submissions still queued among `submission_ids`; the caller commits.
+
+    With a `recorder` the configured models grade (each call logged there), else offline."""
     repository = SubmissionRepository(session)
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
@@ -154,7 +158,8 @@ async def grade_queued(
         for s in await repository.reviewed_for_exercise(tenant_id, exercise_id)
         if s.review_score is not None
     ]
-    grader = OfflineGrader(
+    grader = AnswerGrader(
+        settings,
         GradingQuestion(
             exercise.description,
             exercise.reference_solution,
@@ -162,16 +167,20 @@ async def grade_queued(
             exercise.max_points,
         ),
         reviews,
+        recorder=recorder,
+        tenant_id=tenant_id,
+        job_id=job_id,
     )
     pointers = CoursePointers(
         exercise,
         await course_concepts(session, course_id),
         await _material_ids(session, tenant_id, course_id),
     )
+    threshold = effective_review_threshold(await review_threshold(session, tenant_id), settings)
     for submission in queued:
-        verdict = grader.grade(submission.answer)
-        submission.verdict = verdict_document(verdict, exercise, pointers, settings)
-        submission.score = verdict.score
+        graded = await grader.grade(submission.answer)
+        submission.verdict = verdict_document(graded, exercise, pointers, threshold)
+        submission.score = graded.verdict.score
         submission.status = SubmissionStatus.GRADED
     return len(queued)
 
@@ -247,9 +256,10 @@ class CoursePointers:
 
 
 def verdict_document(
-    verdict: OfflineVerdict, exercise: Exercise, pointers: CoursePointers, settings: Settings
+    graded: GradedAnswer, exercise: Exercise, pointers: CoursePointers, review_below: float
 ) -> dict[str, Any]:
     """The stored verdict: the API's `Verdict` shape as JSON."""
+    verdict = graded.verdict
     criteria = []
     behind_missed: list[Concept] = []
     for result in verdict.criteria:
@@ -269,7 +279,9 @@ def verdict_document(
                 "concept_ids": [str(c.id) for c in concepts],
             }
         )
-    needs_review = verdict.instructs_grader or verdict.confidence < settings.grading_review_below
+    needs_review = (
+        verdict.instructs_grader or graded.unsupported or verdict.confidence < review_below
+    )
     return {
         "score": verdict.score,
         "max_points": exercise.max_points,
@@ -279,7 +291,7 @@ def verdict_document(
         "review": pointers.locations(behind_missed) if verdict.label != "correct" else [],
         "confidence": verdict.confidence,
         "needs_review": needs_review,
-        "grader": {"name": GRADER_NAME, "version": GRADER_VERSION},
+        "grader": {"name": graded.grader_name, "version": graded.grader_version},
     }
 
 
