@@ -109,6 +109,19 @@ async def concepts_of_course(session: AsyncSession, course_id: uuid.UUID) -> Seq
     return (await session.scalars(statement)).all()
 
 
+async def lessons_of_course(
+    session: AsyncSession, course_id: uuid.UUID
+) -> Sequence[tuple[Lesson, int]]:
+    """The course's lessons with their module's position, in course order."""
+    rows = await session.execute(
+        select(Lesson, Module.position)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course_id)
+        .order_by(Module.position, Lesson.position)
+    )
+    return [(lesson, position) for lesson, position in rows.tuples()]
+
+
 async def lessons_of_exercises(
     session: AsyncSession, course_id: uuid.UUID, exercise_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[Lesson, int]]:

@@ -18,6 +18,7 @@ from course_supporter.courses.repository import (
     ExerciseRepository,
     RevisionStamp,
     concepts_of_course,
+    lessons_of_course,
     lessons_of_exercises,
     revision_stamp,
 )
@@ -63,6 +64,13 @@ async def get_exercise(
 async def course_concepts(session: AsyncSession, course_id: uuid.UUID) -> Sequence[Concept]:
     """Every concept of the course's structure, lesson by lesson."""
     return await concepts_of_course(session, course_id)
+
+
+async def course_lessons(
+    session: AsyncSession, course_id: uuid.UUID
+) -> Sequence[tuple[Lesson, int]]:
+    """The course's lessons (and their module's position), in course order."""
+    return await lessons_of_course(session, course_id)
 
 
 async def exercise_lessons(
