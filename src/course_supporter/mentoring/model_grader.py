@@ -71,8 +71,9 @@ class GradedAnswer:
 
 
 def grading_chain(settings: Settings, registry: ModelRegistry) -> list[ModelSpec]:
-    """The models that grade now: none when the setting says offline or no key is configured."""
-    if settings.grading_grader == "offline":
+    """The models that grade now: none when the setting says offline, no key is configured, or
+    an operator's own models file routes no `grade` action."""
+    if settings.grading_grader == "offline" or ACTION not in registry.config.routing:
         return []
     return registry.chain(ACTION, settings.grading_strategy, settings)
 
