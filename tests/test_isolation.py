@@ -60,6 +60,10 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "submissions": [{"learner_ref": "l", "answer": "a"}]
     },
     ("put", "/api/v1/submissions/{submission_id}/review"): {"score": 1, "comment": "c"},
+    ("post", "/api/v1/courses/{course_id}/lessons/{lesson_id}/quiz/answers"): {
+        "learner_ref": "l",
+        "answers": [{"item_id": str(uuid.uuid4()), "choice": "a"}],
+    },
 }
 
 

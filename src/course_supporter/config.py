@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from course_supporter.llm.strategy import Strategy
+
 PACKAGE_FILES = files("course_supporter")
 """The installed package: migrations/, llm/models.yaml and prompts/ ship inside it."""
 
@@ -101,6 +103,10 @@ class Settings(BaseSettings):
 
     max_answer_chars: int = Field(default=20_000, ge=1)
     grading_review_below: float = Field(default=0.4, ge=0, le=1)
+    # "auto": the `grade` action's models when a provider is configured, else offline.
+    grading_grader: Literal["auto", "offline"] = "auto"
+    grading_strategy: Strategy = Strategy.DEFAULT
+    grading_model_examples: int = Field(default=5, ge=0, le=50)
     max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 
     structure_versions_kept: int = Field(default=50, ge=2)

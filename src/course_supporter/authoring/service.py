@@ -844,6 +844,17 @@ class PublishedStructure:
     def concepts(self) -> list[Concept]:
         return [c for c in self.draft.items.values() if isinstance(c, Concept)]
 
+    def lessons(self) -> list[tuple[Lesson, int]]:
+        """Every lesson with its module's position, in course order."""
+        return [
+            (lesson, module.position)
+            for module in self.draft.modules
+            for lesson in self.draft.lessons.get(module.id, [])
+        ]
+
+    def lesson_concepts(self, lesson_id: uuid.UUID) -> list[Concept]:
+        return list(self.draft.concepts.get(lesson_id, []))
+
     def exercise_lessons(
         self, exercise_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, tuple[Lesson, int]]:

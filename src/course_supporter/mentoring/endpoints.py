@@ -16,6 +16,9 @@ from course_supporter.mentoring.schemas import (
     BatchAccepted,
     BatchCreate,
     LearnerProgress,
+    QuizAnswersIn,
+    QuizOut,
+    QuizResult,
     ReviewIn,
     SubmissionAccepted,
     SubmissionCreate,
@@ -139,6 +142,34 @@ async def erase_learner(
     """Erase every submission of the learner in the course."""
     await service.erase_learner(session, tenant.tenant_id, course_id, learner_ref)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/courses/{course_id}/lessons/{lesson_id}/quiz",
+    response_model=QuizOut,
+    responses=error_responses(404),
+)
+async def get_quiz(
+    course_id: uuid.UUID, lesson_id: uuid.UUID, tenant: ReadTenant, session: SessionDep
+) -> QuizOut:
+    """The lesson's objective items (multiple choice, true/false), without their answers."""
+    return await service.lesson_quiz(session, tenant.tenant_id, course_id, lesson_id)
+
+
+@router.post(
+    "/courses/{course_id}/lessons/{lesson_id}/quiz/answers",
+    response_model=QuizResult,
+    responses=body_responses(404),
+)
+async def answer_quiz(
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    body: QuizAnswersIn,
+    tenant: CheckTenant,
+    session: SessionDep,
+) -> QuizResult:
+    """Grade a learner's answers to the lesson's quiz; wrong ones point to the course."""
+    return await service.answer_quiz(session, tenant.tenant_id, course_id, lesson_id, body)
 
 
 def submission_out(submission: Submission) -> SubmissionOut:

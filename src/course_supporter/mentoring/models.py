@@ -45,3 +45,23 @@ class Submission(IdMixin, TimestampMixin, Base):
     review_score: Mapped[float | None] = mapped_column(Float)
     review_comment: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None]
+
+
+class QuizAttempt(IdMixin, TimestampMixin, Base):
+    """One learner's answers to a lesson's quiz, graded exactly."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (Index("ix_quiz_attempts_learner", "tenant_id", "course_id", "learner_ref"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key, as for submissions: the attempt outlives a regeneration of the structure.
+    lesson_id: Mapped[uuid.UUID]
+    learner_ref: Mapped[str] = mapped_column(String(128))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    results: Mapped[list[dict[str, Any]]]

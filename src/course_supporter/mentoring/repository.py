@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from course_supporter.db import TenantScopedRepository
-from course_supporter.mentoring.models import Submission, SubmissionStatus
+from course_supporter.db import Repository, TenantScopedRepository
+from course_supporter.mentoring.models import QuizAttempt, Submission, SubmissionStatus
 
 MAX_CALIBRATION_REVIEWS = 50
 
@@ -76,6 +76,32 @@ class SubmissionRepository(TenantScopedRepository[Submission]):
                 Submission.tenant_id == tenant_id,
                 Submission.course_id == course_id,
                 Submission.learner_ref == learner_ref,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class QuizAttemptRepository(Repository[QuizAttempt]):
+    model = QuizAttempt
+
+    async def for_learner(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+    ) -> Sequence[QuizAttempt]:
+        statement = select(QuizAttempt).where(
+            QuizAttempt.tenant_id == tenant_id,
+            QuizAttempt.course_id == course_id,
+            QuizAttempt.learner_ref == learner_ref,
+        )
+        return (await self.session.scalars(statement.order_by(QuizAttempt.id))).all()
+
+    async def delete_for_learner(
+        self, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
+    ) -> int:
+        result = await self.session.execute(
+            delete(QuizAttempt).where(
+                QuizAttempt.tenant_id == tenant_id,
+                QuizAttempt.course_id == course_id,
+                QuizAttempt.learner_ref == learner_ref,
             )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -133,12 +133,19 @@ class WeakConcept(BaseModel):
     title: str
 
 
+class QuizProgress(BaseModel):
+    best_score: float = Field(description="Most items right in one attempt")
+    max_score: float
+    attempts: int
+
+
 class LessonProgress(BaseModel):
     lesson_id: uuid.UUID
     title: str
     exercises: list[ExerciseProgress]
     weak_concepts: list[WeakConcept]
     review: list[ReviewLocation]
+    quiz: QuizProgress | None = None
 
 
 class LearnerProgress(BaseModel):
@@ -146,3 +153,59 @@ class LearnerProgress(BaseModel):
     learner_ref: str
     submissions: int
     lessons: list[LessonProgress]
+
+
+MAX_QUIZ_ANSWERS = 500
+
+
+class QuizOptionOut(BaseModel):
+    id: str
+    text: str
+
+
+class QuizItemOut(BaseModel):
+    id: uuid.UUID = Field(description="Stable while the lesson's concepts are")
+    kind: Literal["multiple_choice", "true_false"]
+    concept_id: uuid.UUID
+    prompt: str
+    options: list[QuizOptionOut]
+
+
+class QuizOut(BaseModel):
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    items: list[QuizItemOut]
+
+
+class QuizAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: uuid.UUID
+    choice: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="An option id of the item: a-d, or true / false"
+    )
+
+
+class QuizAnswersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learner_ref: LearnerRef = Field(description="The tenant's opaque id of the learner")
+    answers: list[QuizAnswer] = Field(min_length=1, max_length=MAX_QUIZ_ANSWERS)
+
+
+class QuizItemResult(BaseModel):
+    item_id: uuid.UUID
+    concept_id: uuid.UUID
+    choice: str
+    correct: bool
+    review: list[ReviewLocation] = Field(description="Where the course teaches it, when wrong")
+
+
+class QuizResult(BaseModel):
+    attempt_id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    learner_ref: str
+    score: float = Field(description="Items answered right; unanswered items count as wrong")
+    max_score: float = Field(description="Items in the quiz")
+    items: list[QuizItemResult]

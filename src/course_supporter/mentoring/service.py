@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.authoring.service import (
+    PublishedStructure,
     published_exercise,
     published_structure,
     version_exercise,
@@ -30,6 +31,7 @@ from course_supporter.errors import (
 )
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
+from course_supporter.llm.router import CallRecorder
 from course_supporter.materials.models import Material
 from course_supporter.mentoring.agreement import (
     pearson,
@@ -37,18 +39,22 @@ from course_supporter.mentoring.agreement import (
     rmse,
     score_bands,
 )
-from course_supporter.mentoring.models import Submission, SubmissionStatus
+from course_supporter.mentoring.model_grader import AnswerGrader, GradedAnswer
+from course_supporter.mentoring.models import QuizAttempt, Submission, SubmissionStatus
 from course_supporter.mentoring.offline import (
-    GRADER_NAME,
-    GRADER_VERSION,
     GradingQuestion,
-    OfflineGrader,
-    OfflineVerdict,
     Review,
     content_tokens,
     label_for,
 )
-from course_supporter.mentoring.repository import SubmissionRepository
+from course_supporter.mentoring.quizzes import (
+    QuizAnswerError,
+    QuizConcept,
+    QuizItem,
+    build_quiz,
+    grade_quiz,
+)
+from course_supporter.mentoring.repository import QuizAttemptRepository, SubmissionRepository
 from course_supporter.mentoring.schemas import (
     AgreementFigures,
     AgreementReport,
@@ -56,10 +62,19 @@ from course_supporter.mentoring.schemas import (
     ExerciseProgress,
     LearnerProgress,
     LessonProgress,
+    QuizAnswersIn,
+    QuizItemOut,
+    QuizItemResult,
+    QuizOptionOut,
+    QuizOut,
+    QuizProgress,
+    QuizResult,
+    ReviewLocation,
     SubmissionCreate,
     Verdict,
     WeakConcept,
 )
+from course_supporter.tenancy.service import effective_review_threshold, review_threshold
 
 GRADE_JOB = "grade_submissions"
 REFERENCE_CRITERION = "Covers the reference solution"
@@ -151,8 +166,13 @@ async def grade_queued(
     tenant_id: uuid.UUID,
     exercise_id: uuid.UUID,
     submission_ids: Sequence[uuid.UUID],
+    *,
+    recorder: CallRecorder | None = None,
+    job_id: uuid.UUID | None = None,
 ) -> int:
-    """Grade the submissions still queued among `submission_ids`; the caller commits."""
+    """Grade the submissions still queued among `submission_ids`; the caller commits.
+
+    With a `recorder` the configured models grade (each call logged there), else offline."""
     repository = SubmissionRepository(session)
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
@@ -164,7 +184,8 @@ async def grade_queued(
         for s in await repository.reviewed_for_exercise(tenant_id, exercise_id)
         if s.review_score is not None
     ]
-    grader = OfflineGrader(
+    grader = AnswerGrader(
+        settings,
         GradingQuestion(
             exercise.description,
             exercise.reference_solution,
@@ -172,14 +193,18 @@ async def grade_queued(
             exercise.max_points,
         ),
         reviews,
+        recorder=recorder,
+        tenant_id=tenant_id,
+        job_id=job_id,
     )
     pointers = CoursePointers(
         exercise, concepts, await _material_ids(session, tenant_id, course_id)
     )
+    threshold = effective_review_threshold(await review_threshold(session, tenant_id), settings)
     for submission in queued:
-        verdict = grader.grade(submission.answer)
-        submission.verdict = verdict_document(verdict, exercise, pointers, settings)
-        submission.score = verdict.score
+        graded = await grader.grade(submission.answer)
+        submission.verdict = verdict_document(graded, exercise, pointers, threshold)
+        submission.score = graded.verdict.score
         submission.status = SubmissionStatus.GRADED
     return len(queued)
 
@@ -242,37 +267,45 @@ class CoursePointers:
 
     def locations(self, concepts: Sequence[Concept]) -> list[dict[str, Any]]:
         """Each concept's references into materials the course still has."""
-        found: list[dict[str, Any]] = []
-        seen: set[tuple[str, str, str]] = set()
-        for concept in concepts:
-            for kind, refs in (
-                ("timecode", concept.timecodes),
-                ("slide", concept.slide_references),
-                ("page", concept.page_references),
-                ("url", concept.web_references),
-            ):
-                for ref in refs:
-                    material_id = str(ref.get("material_id"))
-                    value = ref.get(kind)
-                    key = (material_id, kind, str(value))
-                    if material_id not in self._material_ids or value is None or key in seen:
-                        continue
-                    seen.add(key)
-                    found.append(
-                        {
-                            "concept_id": str(concept.id),
-                            "concept": concept.title,
-                            "material_id": material_id,
-                            kind: value,
-                        }
-                    )
-        return found
+        return course_locations(concepts, self._material_ids)
+
+
+def course_locations(
+    concepts: Sequence[Concept], material_ids: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Each concept's references into materials the course still has, without repeats."""
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for concept in concepts:
+        for kind, refs in (
+            ("timecode", concept.timecodes),
+            ("slide", concept.slide_references),
+            ("page", concept.page_references),
+            ("url", concept.web_references),
+        ):
+            for ref in refs:
+                material_id = str(ref.get("material_id"))
+                value = ref.get(kind)
+                key = (material_id, kind, str(value))
+                if material_id not in material_ids or value is None or key in seen:
+                    continue
+                seen.add(key)
+                found.append(
+                    {
+                        "concept_id": str(concept.id),
+                        "concept": concept.title,
+                        "material_id": material_id,
+                        kind: value,
+                    }
+                )
+    return found
 
 
 def verdict_document(
-    verdict: OfflineVerdict, exercise: Exercise, pointers: CoursePointers, settings: Settings
+    graded: GradedAnswer, exercise: Exercise, pointers: CoursePointers, review_below: float
 ) -> dict[str, Any]:
     """The stored verdict: the API's `Verdict` shape as JSON."""
+    verdict = graded.verdict
     criteria = []
     behind_missed: list[Concept] = []
     for result in verdict.criteria:
@@ -292,7 +325,9 @@ def verdict_document(
                 "concept_ids": [str(c.id) for c in concepts],
             }
         )
-    needs_review = verdict.instructs_grader or verdict.confidence < settings.grading_review_below
+    needs_review = (
+        verdict.instructs_grader or graded.unsupported or verdict.confidence < review_below
+    )
     return {
         "score": verdict.score,
         "max_points": exercise.max_points,
@@ -302,7 +337,7 @@ def verdict_document(
         "review": pointers.locations(behind_missed) if verdict.label != "correct" else [],
         "confidence": verdict.confidence,
         "needs_review": needs_review,
-        "grader": {"name": GRADER_NAME, "version": GRADER_VERSION},
+        "grader": {"name": graded.grader_name, "version": graded.grader_version},
     }
 
 
@@ -408,6 +443,9 @@ async def learner_progress(
                         WeakConcept(concept_id=concept_id, title=concept.title)
                     )
         progress.review += [r for r in verdict.review if r not in progress.review]
+    await _add_quiz_progress(
+        session, tenant_id, course_id, learner_ref, published, by_lesson, order
+    )
     return LearnerProgress(
         course_id=course_id,
         learner_ref=learner_ref,
@@ -419,10 +457,138 @@ async def learner_progress(
 async def erase_learner(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, learner_ref: str
 ) -> int:
-    """Delete every submission of the learner in the course (an erasure request)."""
+    """Delete every submission and quiz attempt of the learner in the course (an erasure
+    request)."""
     await get_course(session, tenant_id, course_id)
     erased = await SubmissionRepository(session).delete_for_learner(
         tenant_id, course_id, learner_ref
     )
+    erased += await QuizAttemptRepository(session).delete_for_learner(
+        tenant_id, course_id, learner_ref
+    )
     await session.commit()
     return erased
+
+
+async def _add_quiz_progress(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    learner_ref: str,
+    published: PublishedStructure,
+    by_lesson: dict[uuid.UUID, LessonProgress],
+    order: dict[uuid.UUID, tuple[int, int]],
+) -> None:
+    """The best quiz attempt per lesson still in the course, beside its exercises."""
+    attempts = await QuizAttemptRepository(session).for_learner(tenant_id, course_id, learner_ref)
+    if not attempts:
+        return
+    lessons = {lesson.id: (lesson, module) for lesson, module in published.lessons()}
+    for attempt in attempts:
+        if attempt.lesson_id not in lessons:
+            continue  # the lesson is gone from the course's structure
+        lesson, module_position = lessons[attempt.lesson_id]
+        order[lesson.id] = (module_position, lesson.position)
+        progress = by_lesson.setdefault(
+            lesson.id,
+            LessonProgress(
+                lesson_id=lesson.id, title=lesson.title, exercises=[], weak_concepts=[], review=[]
+            ),
+        )
+        quiz = progress.quiz
+        if quiz is None:
+            progress.quiz = QuizProgress(
+                best_score=attempt.score, max_score=attempt.max_score, attempts=1
+            )
+            continue
+        quiz.attempts += 1
+        if attempt.score / attempt.max_score >= quiz.best_score / quiz.max_score:
+            quiz.best_score, quiz.max_score = attempt.score, attempt.max_score
+
+
+async def _lesson_quiz(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
+) -> tuple[list[QuizItem], dict[uuid.UUID, Concept]]:
+    """The quiz of a lesson of the published version (what learners see)."""
+    published = await published_structure(session, tenant_id, course_id)
+    if lesson_id not in {lesson.id for lesson, _ in published.lessons()}:
+        raise NotFoundError("Lesson not found")
+    concepts = sorted(published.lesson_concepts(lesson_id), key=lambda c: c.position)
+    items = build_quiz(lesson_id, [QuizConcept(c.id, c.title, c.definition) for c in concepts])
+    return items, {c.id: c for c in concepts}
+
+
+async def lesson_quiz(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
+) -> QuizOut:
+    """The lesson's quiz items, without their answers."""
+    items, _ = await _lesson_quiz(session, tenant_id, course_id, lesson_id)
+    return QuizOut(
+        course_id=course_id,
+        lesson_id=lesson_id,
+        items=[
+            QuizItemOut(
+                id=item.id,
+                kind=item.kind.value,
+                concept_id=item.concept_id,
+                prompt=item.prompt,
+                options=[QuizOptionOut(id=o.id, text=o.text) for o in item.options],
+            )
+            for item in items
+        ],
+    )
+
+
+async def answer_quiz(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    body: QuizAnswersIn,
+) -> QuizResult:
+    """Grade a learner's quiz answers exactly, store the attempt, point wrong ones to the course."""
+    items, concepts = await _lesson_quiz(session, tenant_id, course_id, lesson_id)
+    try:
+        results = grade_quiz(items, [(a.item_id, a.choice) for a in body.answers])
+    except QuizAnswerError as exc:
+        raise InvalidInputError(str(exc), loc=("body", "answers", exc.index, exc.field)) from exc
+    material_ids = await _material_ids(session, tenant_id, course_id)
+    outcome = [
+        QuizItemResult(
+            item_id=r.item.id,
+            concept_id=r.item.concept_id,
+            choice=r.choice,
+            correct=r.correct,
+            review=[]
+            if r.correct
+            else [
+                ReviewLocation.model_validate(location)
+                for location in course_locations([concepts[r.item.concept_id]], material_ids)
+            ],
+        )
+        for r in results
+    ]
+    attempt = QuizAttempt(
+        tenant_id=tenant_id,
+        course_id=course_id,
+        lesson_id=lesson_id,
+        learner_ref=body.learner_ref,
+        score=float(sum(r.correct for r in results)),
+        max_score=float(len(items)),
+        results=[
+            {"item_id": str(r.item.id), "concept_id": str(r.item.concept_id), "correct": r.correct}
+            for r in results
+        ],
+    )
+    session.add(attempt)
+    await session.flush()
+    await session.commit()
+    return QuizResult(
+        attempt_id=attempt.id,
+        course_id=course_id,
+        lesson_id=lesson_id,
+        learner_ref=attempt.learner_ref,
+        score=attempt.score,
+        max_score=attempt.max_score,
+        items=outcome,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from course_supporter.errors import NotFoundError
 from course_supporter.jobs.registry import JobContext, PermanentJobError, register_job_kind
+from course_supporter.llm.calls import DatabaseCallRecorder
 from course_supporter.mentoring.service import GRADE_JOB, fail_queued, grade_queued
 
 
@@ -26,7 +27,13 @@ async def run_grade_job(ctx: JobContext) -> dict[str, Any]:
     async with ctx.db.sessions() as session:
         try:
             graded = await grade_queued(
-                session, ctx.settings, ctx.tenant_id, ctx.subject_id, _submission_ids(ctx)
+                session,
+                ctx.settings,
+                ctx.tenant_id,
+                ctx.subject_id,
+                _submission_ids(ctx),
+                recorder=DatabaseCallRecorder(ctx.db),
+                job_id=ctx.job_id,
             )
         except NotFoundError as exc:
             raise PermanentJobError(

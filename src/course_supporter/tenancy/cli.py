@@ -24,6 +24,7 @@ def _tenant_dict(tenant: Tenant) -> dict[str, Any]:
         "id": str(tenant.id),
         "name": tenant.name,
         "is_active": tenant.is_active,
+        "review_threshold": tenant.review_threshold,
         "created_at": tenant.created_at.isoformat(),
     }
 
@@ -94,6 +95,37 @@ def activate_tenant(name: str) -> None:
 
     with_session(lambda session: service.set_tenant_active(session, name, active=True))
     typer.echo(f"Activated tenant {name}")
+
+
+@tenants_app.command("set")
+def set_tenant(
+    name: str,
+    review_threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--review-threshold",
+            help="Confidence (0-1) below which verdicts need a teacher; 'default' clears it.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a tenant's settings."""
+    from course_supporter.tenancy import service
+
+    if review_threshold is None:
+        fail("nothing to set: give --review-threshold")
+    threshold: float | None = None
+    if review_threshold != "default":
+        try:
+            threshold = float(review_threshold)
+        except ValueError:
+            fail(f"--review-threshold must be a number between 0 and 1, not {review_threshold!r}")
+    tenant = with_session(lambda session: service.set_review_threshold(session, name, threshold))
+    if as_json:
+        print_json(_tenant_dict(tenant))
+    else:
+        shown = "default" if tenant.review_threshold is None else f"{tenant.review_threshold:g}"
+        typer.echo(f"Tenant {tenant.name}: review threshold {shown}")
 
 
 @keys_app.command("create")

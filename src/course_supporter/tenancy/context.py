@@ -18,6 +18,8 @@ class TenantContext:
     scopes: frozenset[Scope]
     rate_limits: dict[Scope, int]
     expires_at: datetime | None
+    review_threshold: float | None = None
+    """The tenant's needs_review confidence threshold; None: the GRADING_REVIEW_BELOW setting."""
 
     def limit_for(self, scope: Scope) -> int:
         return self.rate_limits[scope]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
@@ -16,6 +16,8 @@ class Tenant(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Verdicts below this confidence are flagged needs_review; None: GRADING_REVIEW_BELOW.
+    review_threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class ApiKey(IdMixin, Base):

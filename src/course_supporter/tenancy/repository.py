@@ -21,6 +21,11 @@ class TenantRepository(Repository[Tenant]):
     async def list_all(self) -> Sequence[Tenant]:
         return (await self.session.scalars(select(Tenant).order_by(Tenant.name))).all()
 
+    async def review_threshold(self, tenant_id: uuid.UUID) -> float | None:
+        return await self.session.scalar(
+            select(Tenant.review_threshold).where(Tenant.id == tenant_id)
+        )
+
 
 class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class RateLimits(BaseModel):
@@ -20,3 +20,6 @@ class MeOut(BaseModel):
     key_prefix: str
     rate_limits: RateLimits
     expires_at: datetime | None
+    review_threshold: float = Field(
+        description="Verdicts with a confidence below this are flagged needs_review"
+    )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.config import Settings
 from course_supporter.db import utcnow
 from course_supporter.errors import ConflictError, InvalidInputError, NotFoundError
 from course_supporter.tenancy import keys
@@ -58,6 +59,25 @@ async def set_tenant_active(session: AsyncSession, name: str, *, active: bool) -
     tenant.is_active = active
     await session.commit()
     return tenant
+
+
+async def set_review_threshold(session: AsyncSession, name: str, threshold: float | None) -> Tenant:
+    """Set the confidence below which the tenant's verdicts need a teacher; None: the default."""
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise InvalidInputError("the review threshold must be between 0 and 1")
+    tenant = await get_tenant(session, name)
+    tenant.review_threshold = threshold
+    await session.commit()
+    return tenant
+
+
+async def review_threshold(session: AsyncSession, tenant_id: uuid.UUID) -> float | None:
+    """The tenant's own needs_review threshold, if it has one."""
+    return await TenantRepository(session).review_threshold(tenant_id)
+
+
+def effective_review_threshold(threshold: float | None, settings: Settings) -> float:
+    return settings.grading_review_below if threshold is None else threshold
 
 
 async def issue_key(
@@ -183,4 +203,5 @@ def tenant_context(api_key: ApiKey, tenant: Tenant) -> TenantContext | None:
         scopes=frozenset(Scope(s) for s in api_key.scopes if s in _KNOWN_SCOPES),
         rate_limits={Scope.PREP: api_key.rate_limit_prep, Scope.CHECK: api_key.rate_limit_check},
         expires_at=api_key.expires_at,
+        review_threshold=tenant.review_threshold,
     )
