@@ -2,6 +2,7 @@
 
 from course_supporter.courses import models as courses_models
 from course_supporter.db import Base
+from course_supporter.events import models as events_models
 from course_supporter.jobs import models as jobs_models
 from course_supporter.llm import models as llm_models
 from course_supporter.materials import models as materials_models
@@ -11,6 +12,7 @@ from course_supporter.tenancy import models as tenancy_models
 __all__ = [
     "Base",
     "courses_models",
+    "events_models",
     "jobs_models",
     "llm_models",
     "materials_models",

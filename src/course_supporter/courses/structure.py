@@ -22,6 +22,7 @@ from course_supporter.courses.models import (
 from course_supporter.courses.repository import CourseRepository
 from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
+from course_supporter.events.service import STRUCTURE_VERSION_CREATED, record_event
 from course_supporter.structuring.schemas import CourseStructure
 
 DEFAULT_MAX_POINTS = 5.0
@@ -141,7 +142,22 @@ async def replace_structure(
         record.version, record.document_json = version, _render(document)
         record.strategy, record.job_id, record.generated_at = strategy, job_id, utcnow()
     _fill_empty_course_fields(course, structure)
-    return SavedStructure(version=version, modules=len(modules_out), **counts)
+    saved = SavedStructure(version=version, modules=len(modules_out), **counts)
+    record_event(
+        session,
+        course.tenant_id,
+        STRUCTURE_VERSION_CREATED,
+        course.id,
+        {
+            "course_id": str(course.id),
+            "version": version,
+            "kind": "generated",
+            "job_id": None if job_id is None else str(job_id),
+            "modules": saved.modules,
+            "lessons": saved.lessons,
+        },
+    )
+    return saved
 
 
 def _fill_empty_course_fields(course: Course, structure: CourseStructure) -> None:

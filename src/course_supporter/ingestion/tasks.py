@@ -35,6 +35,7 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
     if material is None:
         raise PermanentJobError(GONE)
     filename = material.filename or material.source_url or "material"
+    await ctx.report_progress(0, None, "reading", force=True)
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cs-ingest-"))
     try:
         path = None
@@ -55,6 +56,8 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
         )
     finally:
         await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True))
+    parts = len(document.chunks)
+    await ctx.report_progress(parts, parts, "extracted", force=True)
     async with ctx.db.sessions() as session:
         stored = await finish_processing(session, ctx.subject_id, document.model_dump(mode="json"))
     if not stored:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from course_supporter.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from course_supporter.events.service import SUBMISSION_GRADED, record_event
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.materials.models import Material
@@ -142,8 +143,10 @@ async def grade_queued(
     tenant_id: uuid.UUID,
     exercise_id: uuid.UUID,
     submission_ids: Sequence[uuid.UUID],
+    on_progress: Callable[[int, int], Awaitable[None]] | None = None,
 ) -> int:
-    """Grade the submissions still queued among `submission_ids`; the caller commits."""
+    """Grade the submissions still queued among `submission_ids`; the caller commits.
+    `on_progress(done, total)` hears of each answer graded."""
     repository = SubmissionRepository(session)
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
@@ -168,11 +171,30 @@ async def grade_queued(
         await course_concepts(session, course_id),
         await _material_ids(session, tenant_id, course_id),
     )
-    for submission in queued:
+    for done, submission in enumerate(queued, start=1):
         verdict = grader.grade(submission.answer)
-        submission.verdict = verdict_document(verdict, exercise, pointers, settings)
+        document = verdict_document(verdict, exercise, pointers, settings)
+        submission.verdict = document
         submission.score = verdict.score
         submission.status = SubmissionStatus.GRADED
+        record_event(
+            session,
+            tenant_id,
+            SUBMISSION_GRADED,
+            submission.id,
+            {
+                "submission_id": str(submission.id),
+                "exercise_id": str(exercise_id),
+                "course_id": str(course_id),
+                "learner_ref": submission.learner_ref,
+                "score": verdict.score,
+                "max_points": submission.max_points,
+                "label": document.get("label"),
+                "needs_review": document.get("needs_review"),
+            },
+        )
+        if on_progress is not None:
+            await on_progress(done, len(queued))
     return len(queued)
 
 

@@ -26,7 +26,12 @@ async def run_grade_job(ctx: JobContext) -> dict[str, Any]:
     async with ctx.db.sessions() as session:
         try:
             graded = await grade_queued(
-                session, ctx.settings, ctx.tenant_id, ctx.subject_id, _submission_ids(ctx)
+                session,
+                ctx.settings,
+                ctx.tenant_id,
+                ctx.subject_id,
+                _submission_ids(ctx),
+                on_progress=lambda done, total: ctx.report_progress(done, total, "grading"),
             )
         except NotFoundError as exc:
             raise PermanentJobError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from course_supporter.config import Settings
@@ -40,8 +41,15 @@ async def structure_course(
     course_id: uuid.UUID,
     job_id: uuid.UUID | None,
     strategy: str,
+    progress: Callable[[int, int | None, str], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    """Generate outside any transaction; swap the stored structure in one short transaction."""
+    """Generate outside any transaction; swap the stored structure in one short transaction.
+    `progress(done, total, phase)` hears of each phase, and of the modules saved."""
+
+    async def report(done: int, total: int | None, phase: str) -> None:
+        if progress is not None:
+            await progress(done, total, phase)
+
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
         title = course.title
@@ -58,9 +66,11 @@ async def structure_course(
             for material in materials
             if material.document is not None
         ]
+    await report(0, len(documents), "merging materials")
     context = build_course_context(
         documents, {m.slide_number: float(parse_timecode(m.video_timecode)) for m in mappings}
     )
+    await report(len(documents), len(documents), "generating structure")
     result = await generate_structure(
         context.materials,
         settings=settings,
@@ -70,6 +80,8 @@ async def structure_course(
         job_id=job_id,
         title=title,
     )
+    modules = len(result.structure.modules)
+    await report(0, modules, "saving modules")
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
         saved = await replace_structure(
@@ -112,6 +124,7 @@ async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
             course_id=ctx.subject_id,
             job_id=ctx.job_id,
             strategy=str(ctx.params.get("strategy", "default")),
+            progress=lambda done, total, phase: ctx.report_progress(done, total, phase, force=True),
         )
     except NotFoundError as exc:
         raise PermanentJobError(
