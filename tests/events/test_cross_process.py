@@ -1,0 +1,112 @@
+"""Two API processes and one worker on PostgreSQL: an event the worker writes reaches SSE
+clients of either API process, and never another tenant's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api_server import PROJECT_ROOT, run_api_server
+from tests.s3_server import stop_process
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+NOTES = b"# Processes\n\n## One\n\nEvents cross processes.\n"
+WANTED = {"material.done", "job.succeeded"}
+
+
+async def collect_types(
+    base_url: str, key: str, seen: set[str], stop: asyncio.Event, last_event_id: str | None
+) -> None:
+    headers = {"X-API-Key": key}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    timeout = httpx.Timeout(10.0, read=None)
+    async with (
+        httpx.AsyncClient(timeout=timeout) as client,
+        client.stream("GET", f"{base_url}/api/v1/events", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                seen.add(line.partition(":")[2].strip())
+            if stop.is_set():
+                return
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "course_supporter", "worker"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def test_an_event_from_the_worker_reaches_clients_of_both_api_processes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    shared = {
+        "DATABASE_URL": postgres_url,
+        "STORAGE_DIR": str(tmp_path / "storage"),
+        "EMBEDDED_WORKER": "false",
+        "EVENTS_POLL_INTERVAL_SECONDS": "30",  # so only the NOTIFY wake-up can be fast
+        "EVENTS_KEEPALIVE_SECONDS": "1",
+        "JOB_POLL_INTERVAL_SECONDS": "0.3",
+        "JOB_RELAY_INTERVAL_SECONDS": "0.2",
+    }
+    with (
+        run_api_server(tmp_path / "api-1", **shared) as first,
+        run_api_server(tmp_path / "api-2", **shared) as second,
+    ):
+        worker = start_worker({**os.environ, **first.env}, tmp_path / "worker.log")
+        try:
+            key = first.new_key()
+            other_key = first.new_key()
+            seen_first: set[str] = set()
+            seen_second: set[str] = set()
+            seen_other: set[str] = set()
+            stop = asyncio.Event()
+            readers = [
+                asyncio.create_task(collect_types(first.base_url, key, seen_first, stop, None)),
+                asyncio.create_task(collect_types(second.base_url, key, seen_second, stop, None)),
+                asyncio.create_task(
+                    collect_types(second.base_url, other_key, seen_other, stop, None)
+                ),
+            ]
+            await asyncio.sleep(2.0)  # the streams are open and joined their brokers
+            async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as api:
+                headers = {"X-API-Key": key}
+                course = await api.post("/api/v1/courses", json={"title": "X"}, headers=headers)
+                created = await api.post(
+                    f"/api/v1/courses/{course.json()['id']}/materials",
+                    data={"source_type": "text"},
+                    files={"file": ("notes.md", NOTES, "text/markdown")},
+                    headers=headers,
+                )
+                assert created.status_code == 201, created.text
+            deadline = asyncio.get_running_loop().time() + 180
+            while not (seen_first >= WANTED and seen_second >= WANTED):
+                assert asyncio.get_running_loop().time() < deadline, (
+                    f"first saw {seen_first}, second saw {seen_second};\n"
+                    + (tmp_path / "worker.log").read_text()[-3000:]
+                )
+                await asyncio.sleep(0.2)
+            assert "job.queued" in seen_second, "an API process's event reaches the other one"
+            stop.set()
+            for reader in readers:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                    await reader
+            assert seen_other == set(), "another tenant's events never appear"
+        finally:
+            stop_process(worker, timeout=15)
