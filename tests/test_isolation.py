@@ -39,6 +39,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "submissions": [{"learner_ref": "l", "answer": "a"}]
     },
     ("put", "/api/v1/submissions/{submission_id}/review"): {"score": 1, "comment": "c"},
+    ("post", "/api/v1/webhooks"): {
+        "url": "https://example.com/hook",
+        "event_types": ["job.failed"],
+        "description": "Isolation",
+    },
 }
 
 

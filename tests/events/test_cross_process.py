@@ -8,15 +8,20 @@ import contextlib
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from course_supporter.db import Database
+from course_supporter.tenancy.service import create_tenant, issue_key
 from tests.api_server import PROJECT_ROOT, run_api_server
+from tests.conftest import make_settings
 from tests.s3_server import stop_process
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# Three processes start on a machine other suites share: give them room.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 NOTES = b"# Processes\n\n## One\n\nEvents cross processes.\n"
 WANTED = {"material.done", "job.succeeded"}
@@ -39,6 +44,21 @@ async def collect_types(
                 seen.add(line.partition(":")[2].strip())
             if stop.is_set():
                 return
+
+
+async def new_key(database_url: str, tmp_path: Path) -> str:
+    """A tenant and key written straight to the database (the CLI takes seconds to import)."""
+    db = Database(make_settings(database_url, tmp_path))
+    try:
+        async with db.sessions() as session:
+            tenant = f"tenant-{uuid.uuid4().hex[:10]}"
+            await create_tenant(session, tenant)
+            issued = await issue_key(
+                session, tenant, scopes="prep,check", rate_prep=1000, rate_check=1000
+            )
+    finally:
+        await db.dispose()
+    return issued.raw_key
 
 
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -70,8 +90,8 @@ async def test_an_event_from_the_worker_reaches_clients_of_both_api_processes(
     ):
         worker = start_worker({**os.environ, **first.env}, tmp_path / "worker.log")
         try:
-            key = first.new_key()
-            other_key = first.new_key()
+            key = await new_key(postgres_url, tmp_path)
+            other_key = await new_key(postgres_url, tmp_path)
             seen_first: set[str] = set()
             seen_second: set[str] = set()
             seen_other: set[str] = set()
