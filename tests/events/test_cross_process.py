@@ -28,17 +28,17 @@ WANTED = {"material.done", "job.succeeded"}
 
 
 async def collect_types(
-    base_url: str, key: str, seen: set[str], stop: asyncio.Event, last_event_id: str | None
+    base_url: str, key: str, seen: set[str], stop: asyncio.Event, opened: asyncio.Event
 ) -> None:
-    headers = {"X-API-Key": key}
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
+    # A new tenant's stream from its start: what a client opening it late would also get.
+    headers = {"X-API-Key": key, "Last-Event-ID": "0"}
     timeout = httpx.Timeout(10.0, read=None)
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
         client.stream("GET", f"{base_url}/api/v1/events", headers=headers) as response,
     ):
         assert response.status_code == 200
+        opened.set()
         async for line in response.aiter_lines():
             if line.startswith("event:"):
                 seen.add(line.partition(":")[2].strip())
@@ -84,49 +84,50 @@ async def test_an_event_from_the_worker_reaches_clients_of_both_api_processes(
         "JOB_POLL_INTERVAL_SECONDS": "0.3",
         "JOB_RELAY_INTERVAL_SECONDS": "0.2",
     }
-    with (
-        run_api_server(tmp_path / "api-1", **shared) as first,
-        run_api_server(tmp_path / "api-2", **shared) as second,
-    ):
-        worker = start_worker({**os.environ, **first.env}, tmp_path / "worker.log")
-        try:
-            key = await new_key(postgres_url, tmp_path)
-            other_key = await new_key(postgres_url, tmp_path)
-            seen_first: set[str] = set()
-            seen_second: set[str] = set()
-            seen_other: set[str] = set()
-            stop = asyncio.Event()
-            readers = [
-                asyncio.create_task(collect_types(first.base_url, key, seen_first, stop, None)),
-                asyncio.create_task(collect_types(second.base_url, key, seen_second, stop, None)),
-                asyncio.create_task(
-                    collect_types(second.base_url, other_key, seen_other, stop, None)
-                ),
-            ]
-            await asyncio.sleep(2.0)  # the streams are open and joined their brokers
-            async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as api:
-                headers = {"X-API-Key": key}
-                course = await api.post("/api/v1/courses", json={"title": "X"}, headers=headers)
-                created = await api.post(
-                    f"/api/v1/courses/{course.json()['id']}/materials",
-                    data={"source_type": "text"},
-                    files={"file": ("notes.md", NOTES, "text/markdown")},
-                    headers=headers,
-                )
-                assert created.status_code == 201, created.text
-            deadline = asyncio.get_running_loop().time() + 180
-            while not (seen_first >= WANTED and seen_second >= WANTED):
-                assert asyncio.get_running_loop().time() < deadline, (
-                    f"first saw {seen_first}, second saw {seen_second};\n"
-                    + (tmp_path / "worker.log").read_text()[-3000:]
-                )
-                await asyncio.sleep(0.2)
-            assert "job.queued" in seen_second, "an API process's event reaches the other one"
-            stop.set()
-            for reader in readers:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
-                    await reader
-            assert seen_other == set(), "another tenant's events never appear"
-        finally:
-            stop_process(worker, timeout=15)
+    worker = start_worker({**os.environ, **shared}, tmp_path / "worker.log")
+    with contextlib.ExitStack() as one, contextlib.ExitStack() as two:
+        one.callback(stop_process, worker, timeout=15)
+        # Started side by side: each takes tens of seconds to import on a busy machine.
+        first, second = await asyncio.gather(
+            asyncio.to_thread(one.enter_context, run_api_server(tmp_path / "api-1", **shared)),
+            asyncio.to_thread(two.enter_context, run_api_server(tmp_path / "api-2", **shared)),
+        )
+        key = await new_key(postgres_url, tmp_path)
+        other_key = await new_key(postgres_url, tmp_path)
+        seen_first: set[str] = set()
+        seen_second: set[str] = set()
+        seen_other: set[str] = set()
+        stop = asyncio.Event()
+        opened = [asyncio.Event() for _ in range(3)]
+        readers = [
+            asyncio.create_task(collect_types(first.base_url, key, seen_first, stop, opened[0])),
+            asyncio.create_task(collect_types(second.base_url, key, seen_second, stop, opened[1])),
+            asyncio.create_task(
+                collect_types(second.base_url, other_key, seen_other, stop, opened[2])
+            ),
+        ]
+        await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), timeout=60)
+        async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as api:
+            headers = {"X-API-Key": key}
+            course = await api.post("/api/v1/courses", json={"title": "X"}, headers=headers)
+            created = await api.post(
+                f"/api/v1/courses/{course.json()['id']}/materials",
+                data={"source_type": "text"},
+                files={"file": ("notes.md", NOTES, "text/markdown")},
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+        deadline = asyncio.get_running_loop().time() + 180
+        while not (seen_first >= WANTED and seen_second >= WANTED):
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"first saw {seen_first}, second saw {seen_second};\n"
+                + (tmp_path / "worker.log").read_text()[-3000:]
+            )
+            await asyncio.sleep(0.2)
+        assert "job.queued" in seen_second, "an API process's event reaches the other one"
+        stop.set()
+        for reader in readers:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                await reader
+        assert seen_other == set(), "another tenant's events never appear"
