@@ -88,6 +88,7 @@ async def structure_course(
             session, course, result.structure, strategy=strategy, job_id=job_id
         )
         await session.commit()
+    await report(saved.modules, saved.modules, "saved modules")
     return {
         "version": saved.version,
         "modules": saved.modules,
