@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from course_supporter.db import Base, IdMixin, utcnow
 
+# The foreign keys name `tenants`: a worker process that imports no tenancy code must still
+# know that table when it flushes an event.
+from course_supporter.tenancy import models as _tenancy_models  # noqa: F401
+
 
 class Event(IdMixin, Base):
     __tablename__ = "events"
