@@ -37,8 +37,12 @@ async def commits_per_second(db: Database, tenant_id: uuid.UUID, kind: str, coun
     return count / (time.perf_counter() - started)
 
 
-async def bench(database_url: str, options: argparse.Namespace) -> tuple[float, float]:
+def bench(database_url: str, options: argparse.Namespace) -> tuple[float, float]:
     upgrade(database_url=database_url)
+    return asyncio.run(_bench(database_url, options))
+
+
+async def _bench(database_url: str, options: argparse.Namespace) -> tuple[float, float]:
     db = Database(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
     try:
         async with db.sessions() as session:
@@ -66,10 +70,10 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cs_bench_") as workdir:
-        report("sqlite", *asyncio.run(bench(f"sqlite:///{Path(workdir) / 'b.db'}", options)))
+        report("sqlite", *bench(f"sqlite:///{Path(workdir) / 'b.db'}", options))
     try:
         with postgres_database(options.postgres_url) as url:
-            report("postgres", *asyncio.run(bench(url, options)))
+            report("postgres", *bench(url, options))
     except OSError as exc:
         print(f"postgres: skipped ({exc})")
 
