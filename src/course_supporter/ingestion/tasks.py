@@ -35,7 +35,6 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
     if material is None:
         raise PermanentJobError(GONE)
     filename = material.filename or material.source_url or "material"
-    await ctx.report_progress(0, None, "reading", force=True)
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="cs-ingest-"))
     try:
         path = None
