@@ -35,6 +35,8 @@ def contract_settings(database_url: str, workdir: Path) -> Settings:
         workdir,
         api_key_cache_ttl_seconds=10,
         auth_failure_limit=f"{UNLIMITED}/minute",
+        # GET /api/v1/events streams until its lifetime ends: a short one ends each call.
+        events_stream_max_seconds=0.1,
     )
 
 

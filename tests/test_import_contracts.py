@@ -21,6 +21,7 @@ INTERFACE = {
     "jobs": {"service", "schemas", "models", "registry"},
     "reports": {"service", "schemas"},
     "mentoring": {"service", "schemas", "models"},
+    "events": {"service", "schemas", "models"},
 }
 
 

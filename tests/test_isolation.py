@@ -64,6 +64,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "learner_ref": "l",
         "answers": [{"item_id": str(uuid.uuid4()), "choice": "a"}],
     },
+    ("post", "/api/v1/webhooks"): {
+        "url": "https://example.com/hook",
+        "event_types": ["job.failed"],
+        "description": "Isolation",
+    },
 }
 
 
@@ -134,3 +139,41 @@ async def test_another_tenants_objects_are_404_on_every_endpoint(client: ApiClie
     )
     assert still_there.status_code == 200
     assert still_there.json()["title"] == "Owned"
+
+
+async def test_another_tenants_webhooks_are_404_on_every_webhook_endpoint(
+    client: ApiClient,
+) -> None:
+    """The webhook routes, walked like the course routes above, with a webhook of the owner's
+    (created straight in the database: its URL guard is tested in tests/events)."""
+    from course_supporter.events.models import Webhook
+    from course_supporter.tenancy.service import authenticate_key
+
+    owner = await client.new_key()
+    intruder = {"X-API-Key": await client.new_key()}
+    async with client.db.sessions() as session:
+        context = await authenticate_key(session, owner)
+    assert context is not None
+    async with client.db.sessions() as session:
+        webhook = Webhook(
+            tenant_id=context.tenant_id,
+            url="https://example.com/hook",
+            event_types=["job.failed"],
+            secret="whsec_" + "A" * 32,
+        )
+        session.add(webhook)
+        await session.commit()
+    openapi = (await client.http.get("/openapi.json")).json()
+    walked = 0
+    for method, path, _operation in tenant_operations(openapi):
+        if "{webhook_id}" not in path:
+            continue
+        url = path.replace("{webhook_id}", str(webhook.id))
+        response = await client.http.request(method, url, headers=intruder)
+        assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code}"
+        walked += 1
+    assert walked >= 3
+    listing = await client.http.get("/api/v1/webhooks", headers=intruder)
+    assert listing.json()["items"] == []
+    mine = await client.http.get(f"/api/v1/webhooks/{webhook.id}", headers={"X-API-Key": owner})
+    assert mine.status_code == 200

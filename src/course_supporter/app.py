@@ -20,6 +20,8 @@ from course_supporter.config import Settings, get_settings
 from course_supporter.courses.endpoints import router as courses_router
 from course_supporter.courses.rendered import RenderedCourses
 from course_supporter.db import Database
+from course_supporter.events.endpoints import events_router, webhooks_router
+from course_supporter.events.stream import EventBroker
 from course_supporter.http_errors import install_error_handlers
 from course_supporter.jobs.endpoints import router as jobs_router
 from course_supporter.jobs.queue import is_durable
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.health_checks["redis"] = limiter.ping
         flusher = asyncio.create_task(authenticator.run_flusher())
         background = [flusher, asyncio.create_task(authenticator.run_revalidator())]
+        app.state.event_broker = broker = EventBroker(db, settings)
+        background.append(asyncio.create_task(broker.run(), name="event broker"))
         embedded_worker = None
         durable = is_durable(settings)
         if settings.runs_embedded_worker:
@@ -158,5 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mentoring_router)
     app.include_router(reports_router)
     app.include_router(storage_router)
+    app.include_router(events_router)
+    app.include_router(webhooks_router)
     install_openapi(app)
     return app

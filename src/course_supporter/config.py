@@ -100,6 +100,23 @@ class Settings(BaseSettings):
     job_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
     upload_sweep_interval_seconds: float = Field(default=900.0, gt=0)
     job_extra_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    job_progress_interval_seconds: float = Field(default=1.0, ge=0)
+
+    # Events (events/): kept at least an hour so Last-Event-ID can always resume that far.
+    events_retention_seconds: float = Field(default=7 * 86400.0, ge=3600)
+    events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    events_keepalive_seconds: float = Field(default=15.0, gt=0)
+    events_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    events_client_buffer: int = Field(default=1000, ge=1)
+    events_retry_ms: int = Field(default=3000, ge=0)
+    events_stream_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=30.0, ge=0)
+    webhook_retry_max_seconds: float = Field(default=3 * 3600.0, ge=0)
+    webhook_retry_window_seconds: float = Field(default=86400.0, ge=0)
+    webhook_max_per_tenant: int = Field(default=20, ge=1)
+    # Tests only: webhook URLs on 127.0.0.1/::1 pass the outbound-address guard.
+    webhook_allow_loopback: bool = False
 
     max_answer_chars: int = Field(default=20_000, ge=1)
     grading_review_below: float = Field(default=0.4, ge=0, le=1)

@@ -3,6 +3,7 @@
 from course_supporter.authoring import models as authoring_models
 from course_supporter.courses import models as courses_models
 from course_supporter.db import Base
+from course_supporter.events import models as events_models
 from course_supporter.jobs import models as jobs_models
 from course_supporter.llm import models as llm_models
 from course_supporter.materials import models as materials_models
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "authoring_models",
     "courses_models",
+    "events_models",
     "jobs_models",
     "llm_models",
     "materials_models",

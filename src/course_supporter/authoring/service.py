@@ -64,6 +64,7 @@ from course_supporter.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
+from course_supporter.events.service import STRUCTURE_VERSION_CREATED, record_event
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument, build_course_context
 from course_supporter.materials.service import (
@@ -141,6 +142,19 @@ async def record_version(
         ) from exc
     await repository.prune_versions(
         session, record.course_id, keep=keep, published=record.published_version
+    )
+    record_event(
+        session,
+        tenant_id,
+        STRUCTURE_VERSION_CREATED,
+        record.course_id,
+        {
+            "course_id": str(record.course_id),
+            "version": version.number,
+            "kind": str(kind),
+            "key_prefix": key_prefix,
+            "job_id": None if job_id is None else str(job_id),
+        },
     )
     return version
 

@@ -55,6 +55,8 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
         )
     finally:
         await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True))
+    parts = len(document.chunks)
+    await ctx.report_progress(parts, parts, "extracted", force=True)
     async with ctx.db.sessions() as session:
         stored = await finish_processing(session, ctx.subject_id, document.model_dump(mode="json"))
     if not stored:

@@ -33,6 +33,8 @@ class Job(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
+    # {done, total, phase} while the job runs, written at most once per JOB_PROGRESS_INTERVAL.
+    progress: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.db import Database
 from course_supporter.storage import ObjectStorage
+
+log = structlog.get_logger(__name__)
 
 # Modules whose import registers the application's job kinds (they import this module, not
 # the other way round, so `jobs` depends on no domain).
@@ -19,6 +25,7 @@ JOB_MODULES = (
     "course_supporter.materials.tasks",
     "course_supporter.structuring.tasks",
     "course_supporter.mentoring.tasks",
+    "course_supporter.events.tasks",
 )
 
 
@@ -37,9 +44,30 @@ class JobContext:
     storage: ObjectStorage
     settings: Settings
 
+    _last_progress_at: list[float] = field(default_factory=list, repr=False, compare=False)
+
     @property
     def is_last_attempt(self) -> bool:
         return self.attempt >= self.max_attempts
+
+    async def report_progress(
+        self, done: int, total: int | None, phase: str, *, force: bool = False
+    ) -> None:
+        """Store {done, total, phase} on the job (and tell listeners), at most once per
+        JOB_PROGRESS_INTERVAL_SECONDS unless `force`; a failed write never fails the job."""
+        from course_supporter.jobs.service import record_progress
+
+        now = time.monotonic()
+        interval = self.settings.job_progress_interval_seconds
+        if not force and self._last_progress_at and now - self._last_progress_at[0] < interval:
+            return
+        self._last_progress_at[:] = [now]
+        try:
+            await record_progress(
+                self.db, self.job_id, {"done": done, "total": total, "phase": phase}
+            )
+        except Exception:
+            log.warning("job_progress_not_recorded", job_id=str(self.job_id), exc_info=True)
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
@@ -89,6 +117,39 @@ def register_job_kind(
         return handler
 
     return register
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """A job moved to `status` (or reported progress while running), seen inside the
+    transaction that wrote it."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    kind: str
+    subject_id: uuid.UUID
+    status: str
+    attempt: int
+    progress: dict[str, Any] | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+JobListener = Callable[[AsyncSession, JobChange], None]
+"""Called in the session that changes the job, before it commits (e.g. to record an event)."""
+
+_LISTENERS: list[JobListener] = []
+
+
+def register_job_listener(listener: JobListener) -> None:
+    """`listener` hears of every job change in this process (registering twice is harmless)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def notify_job_change(session: AsyncSession, change: JobChange) -> None:
+    for listener in _LISTENERS:
+        listener(session, change)
 
 
 PeriodicHandler = Callable[[Database, ObjectStorage, Settings], Awaitable[None]]

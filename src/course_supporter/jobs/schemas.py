@@ -9,6 +9,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 
+class JobProgress(BaseModel):
+    done: int
+    total: int | None
+    phase: str
+
+
 class JobOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -18,6 +24,7 @@ class JobOut(BaseModel):
     attempts: int
     error: str | None
     result: dict[str, Any] | None
+    progress: JobProgress | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

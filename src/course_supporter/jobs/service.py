@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.db import Database, utcnow
+from course_supporter.db import Database, new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.jobs.models import Job, JobStatus
+from course_supporter.jobs.registry import JobChange, notify_job_change
 
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -25,8 +26,11 @@ def enqueue_job(
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Add a queued job to the session; it commits with the row it works on, or not at all."""
-    job = Job(tenant_id=tenant_id, kind=kind, subject_id=subject_id, params=params)
+    job = Job(id=new_id(), tenant_id=tenant_id, kind=kind, subject_id=subject_id, params=params)
     session.add(job)
+    notify_job_change(
+        session, JobChange(job.id, tenant_id, kind, subject_id, JobStatus.QUEUED, attempt=0)
+    )
     return job
 
 
@@ -66,6 +70,13 @@ async def start_attempt(db: Database, job_id: uuid.UUID) -> Attempt | None:
                 .returning(Job.tenant_id, Job.kind, Job.subject_id, Job.attempts, Job.params)
             )
         ).one_or_none()
+        if row is not None:
+            notify_job_change(
+                session,
+                JobChange(
+                    job_id, row.tenant_id, row.kind, row.subject_id, JobStatus.RUNNING, row.attempts
+                ),
+            )
         await session.commit()
     if row is None:
         return None
@@ -83,11 +94,32 @@ async def finish_failed(db: Database, job_id: uuid.UUID, error: str) -> None:
 async def schedule_retry(db: Database, job_id: uuid.UUID, error: str) -> None:
     """Back to queued, keeping the last attempt's error visible to the client."""
     async with db.sessions() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-            .values(status=JobStatus.QUEUED, error=error)
-        )
+        row = (
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                .values(status=JobStatus.QUEUED, error=error, progress=None)
+                .returning(*_CHANGE_COLUMNS)
+            )
+        ).one_or_none()
+        if row is not None:
+            notify_job_change(session, _change(job_id, row, JobStatus.QUEUED, error=error))
+        await session.commit()
+
+
+async def record_progress(db: Database, job_id: uuid.UUID, progress: dict[str, Any]) -> None:
+    """Store a running job's progress; listeners hear it as a `running` change."""
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                .values(progress=progress)
+                .returning(*_CHANGE_COLUMNS)
+            )
+        ).one_or_none()
+        if row is not None:
+            notify_job_change(session, _change(job_id, row, JobStatus.RUNNING, progress=progress))
         await session.commit()
 
 
@@ -102,13 +134,34 @@ async def defer(db: Database, job_id: uuid.UUID, reason: str) -> None:
         await session.commit()
 
 
-async def _finish(db: Database, job_id: uuid.UUID, *, status: JobStatus, **values: Any) -> None:
+_CHANGE_COLUMNS = (Job.tenant_id, Job.kind, Job.subject_id, Job.attempts)
+
+
+def _change(job_id: uuid.UUID, row: Any, status: JobStatus, **details: Any) -> JobChange:
+    return JobChange(
+        job_id, row.tenant_id, row.kind, row.subject_id, status, row.attempts, **details
+    )
+
+
+async def _finish(
+    db: Database,
+    job_id: uuid.UUID,
+    *,
+    status: JobStatus,
+    result: dict[str, Any] | None = None,
+    error: str | None,
+) -> None:
     async with db.sessions() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(UNFINISHED))
-            .values(status=status, finished_at=utcnow(), **values)
-        )
+        row = (
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+                .values(status=status, finished_at=utcnow(), result=result, error=error)
+                .returning(*_CHANGE_COLUMNS)
+            )
+        ).one_or_none()
+        if row is not None:
+            notify_job_change(session, _change(job_id, row, status, error=error, result=result))
         await session.commit()
 
 

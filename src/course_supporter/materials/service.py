@@ -25,6 +25,7 @@ from course_supporter.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
+from course_supporter.events.service import MATERIAL_DONE, MATERIAL_ERROR, record_event
 from course_supporter.ingestion.errors import UnsupportedMaterialType
 from course_supporter.ingestion.formats import check_upload_type, detect_source_type
 from course_supporter.jobs.models import Job
@@ -394,6 +395,9 @@ async def finish_processing(
     material.document = document
     material.document_sha256 = document_fingerprint(document)
     material.status = MaterialStatus.DONE
+    record_event(
+        session, material.tenant_id, MATERIAL_DONE, material.id, _material_payload(material)
+    )
     await session.commit()
     return True
 
@@ -404,7 +408,25 @@ async def fail_processing(session: AsyncSession, material_id: uuid.UUID, message
     if material is not None:
         material.status = MaterialStatus.ERROR
         material.error_message = message
+        record_event(
+            session,
+            material.tenant_id,
+            MATERIAL_ERROR,
+            material.id,
+            {**_material_payload(material), "error": message},
+        )
         await session.commit()
+
+
+def _material_payload(material: Material) -> dict[str, object]:
+    return {
+        "material_id": str(material.id),
+        "course_id": str(material.course_id),
+        "status": material.status,
+        "source_type": material.source_type,
+        "filename": material.filename,
+        "source_url": material.source_url,
+    }
 
 
 async def delete_material(

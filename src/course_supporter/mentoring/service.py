@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from course_supporter.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from course_supporter.events.service import SUBMISSION_GRADED, record_event
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
 from course_supporter.llm.router import CallRecorder
@@ -169,10 +170,12 @@ async def grade_queued(
     *,
     recorder: CallRecorder | None = None,
     job_id: uuid.UUID | None = None,
+    on_progress: Callable[[int, int], Awaitable[None]] | None = None,
 ) -> int:
     """Grade the submissions still queued among `submission_ids`; the caller commits.
 
-    With a `recorder` the configured models grade (each call logged there), else offline."""
+    With a `recorder` the configured models grade (each call logged there), else offline.
+    `on_progress(done, total)` hears of each answer graded."""
     repository = SubmissionRepository(session)
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
@@ -201,11 +204,30 @@ async def grade_queued(
         exercise, concepts, await _material_ids(session, tenant_id, course_id)
     )
     threshold = effective_review_threshold(await review_threshold(session, tenant_id), settings)
-    for submission in queued:
+    for done, submission in enumerate(queued, start=1):
         graded = await grader.grade(submission.answer)
-        submission.verdict = verdict_document(graded, exercise, pointers, threshold)
+        document = verdict_document(graded, exercise, pointers, threshold)
+        submission.verdict = document
         submission.score = graded.verdict.score
         submission.status = SubmissionStatus.GRADED
+        record_event(
+            session,
+            tenant_id,
+            SUBMISSION_GRADED,
+            submission.id,
+            {
+                "submission_id": str(submission.id),
+                "exercise_id": str(exercise_id),
+                "course_id": str(course_id),
+                "learner_ref": submission.learner_ref,
+                "score": graded.verdict.score,
+                "max_points": submission.max_points,
+                "label": document.get("label"),
+                "needs_review": document.get("needs_review"),
+            },
+        )
+        if on_progress is not None:
+            await on_progress(done, len(queued))
     return len(queued)
 
 

@@ -34,6 +34,7 @@ async def run_grade_job(ctx: JobContext) -> dict[str, Any]:
                 _submission_ids(ctx),
                 recorder=DatabaseCallRecorder(ctx.db),
                 job_id=ctx.job_id,
+                on_progress=lambda done, total: ctx.report_progress(done, total, "grading"),
             )
         except NotFoundError as exc:
             raise PermanentJobError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -90,11 +91,20 @@ async def structure_course(
     job_id: uuid.UUID | None,
     strategy: str,
     key_prefix: str | None = None,
+    progress: Callable[[int, int | None, str], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """Generate outside any transaction; swap the stored structure in one short transaction.
 
-    A course that has a structure keeps its edits: the fresh generation is merged into it."""
+    A course that has a structure keeps its edits: the fresh generation is merged into it.
+    `progress(done, total, phase)` hears of each phase, and of the modules saved."""
+
+    async def report(done: int, total: int | None, phase: str) -> None:
+        if progress is not None:
+            await progress(done, total, phase)
+
+    await report(0, None, "merging materials")
     title, materials = await _course_materials(db, tenant_id, course_id)
+    await report(len(materials), len(materials), "generating structure")
     result = await generate_structure(
         materials,
         settings=settings,
@@ -104,6 +114,8 @@ async def structure_course(
         job_id=job_id,
         title=title,
     )
+    modules = len(result.structure.modules)
+    await report(0, modules, "saving modules")
     async with db.sessions() as session:
         course = await get_course(session, tenant_id, course_id)
         current = await load_tree(session, course_id)
@@ -128,6 +140,7 @@ async def structure_course(
                 keep=settings.structure_versions_kept,
             )
         await session.commit()
+    await report(saved.modules, saved.modules, "saved modules")
     return {
         "version": saved.version,
         "modules": saved.modules,
@@ -347,6 +360,7 @@ async def run_structure_job(ctx: JobContext) -> dict[str, Any]:
             job_id=ctx.job_id,
             strategy=str(ctx.params.get("strategy", "default")),
             key_prefix=ctx.params.get("key_prefix"),
+            progress=lambda done, total, phase: ctx.report_progress(done, total, phase, force=True),
         )
     except NotFoundError as exc:
         raise PermanentJobError(

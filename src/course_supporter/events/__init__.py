@@ -1,0 +1,1 @@
+"""The tenant's event log, its Server-Sent Events stream, and signed webhooks."""
