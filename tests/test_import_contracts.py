@@ -20,6 +20,7 @@ INTERFACE = {
     "jobs": {"service", "schemas", "models", "registry"},
     "reports": {"service", "schemas"},
     "mentoring": {"service", "schemas", "models"},
+    "panel": set(),
 }
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from course_supporter.dependencies import SettingsDep
 from course_supporter.http_errors import error_responses
 from course_supporter.tenancy.auth import ReadTenant
-from course_supporter.tenancy.schemas import MeOut, RateLimits
+from course_supporter.tenancy.schemas import Limits, MeOut, RateLimits
 from course_supporter.tenancy.scopes import Scope
 
 router = APIRouter(
@@ -15,8 +16,9 @@ router = APIRouter(
 
 
 @router.get("/me", response_model=MeOut)
-async def get_me(tenant: ReadTenant) -> MeOut:
-    """The tenant, scopes, key prefix, rate limits and expiry of the calling key."""
+async def get_me(tenant: ReadTenant, settings: SettingsDep) -> MeOut:
+    """The tenant, scopes, key prefix, rate limits and expiry of the calling key, and the
+    deployment's limits (the largest upload)."""
     return MeOut(
         tenant_id=tenant.tenant_id,
         tenant_name=tenant.tenant_name,
@@ -26,4 +28,5 @@ async def get_me(tenant: ReadTenant) -> MeOut:
             prep=tenant.limit_for(Scope.PREP), check=tenant.limit_for(Scope.CHECK)
         ),
         expires_at=tenant.expires_at,
+        limits=Limits(max_upload_bytes=settings.max_upload_bytes),
     )

@@ -13,6 +13,12 @@ class RateLimits(BaseModel):
     check: int
 
 
+class Limits(BaseModel):
+    """Limits of the deployment a client checks before sending (the panel: uploads)."""
+
+    max_upload_bytes: int
+
+
 class MeOut(BaseModel):
     tenant_id: uuid.UUID
     tenant_name: str
@@ -20,3 +26,4 @@ class MeOut(BaseModel):
     key_prefix: str
     rate_limits: RateLimits
     expires_at: datetime | None
+    limits: Limits
