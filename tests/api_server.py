@@ -24,7 +24,7 @@ from tests.s3_server import free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Imports take seconds on a busy 2-core machine.
-START_TIMEOUT_SECONDS = 90.0
+START_TIMEOUT_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
