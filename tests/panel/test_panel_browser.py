@@ -29,11 +29,22 @@ MAX_UPLOAD_BYTES = 50_000
 WIDE, NARROW = 1280, 390
 STEP_TIMEOUT_MS = 60_000
 # Every field a person types into gets this; were it ever parsed as HTML, window.__xss is set.
-XSS = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 1\">"
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 1">'
 TUTORIAL = PROJECT_ROOT / "tests" / "data" / "tutorial"
 SCREENSHOTS = Path(
     os.environ.get("PANEL_SCREENSHOTS") or PROJECT_ROOT / "var" / "screenshots" / "panel"
 )
+LECTURE = """WEBVTT
+
+00:00:01.000 --> 00:00:09.000
+A branch is a movable pointer to one commit in the history.
+
+00:00:10.000 --> 00:00:19.000
+To create a branch, run git branch with its name; git switch moves you onto it.
+
+00:00:20.000 --> 00:00:29.000
+A merge joins the history of two branches into one commit with two parents.
+"""
 RECORD_CSP_VIOLATIONS = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -170,7 +181,9 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     # Sign in: the key goes to sessionStorage only.
     page.goto(server.base_url + "/app")
     watched.shoot("01-sign-in")
-    sign_in(page, server, key)
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Courses")).to_be_visible()
     assert page.evaluate("document.cookie") == ""
     assert page.evaluate("localStorage.length") == 0
@@ -182,14 +195,19 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     page.get_by_role("button", name="Create course").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Git {XSS}")
     watched.shoot("03-course")
+    # The file input is reached by keyboard right after the way back to the list.
+    page.get_by_role("link", name="All courses").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#material-files")).to_be_focused()
 
-    # Two files: one chosen with the file input, one dropped on the drop zone; both show a
-    # progress bar that reaches its end. A file over the limit is refused before it is sent.
+    # Two files: a chapter chosen with the file input, a lecture's subtitles dropped on the drop
+    # zone; both show a progress bar that reaches its end. A file over the limit is refused
+    # before it is sent.
     first = TUTORIAL / "01-getting-started.md"
-    second = tmp_path / f"recording {XSS.replace('/', '-')}.md"
-    second.write_bytes((TUTORIAL / "02-recording-changes.md").read_bytes())
+    second = tmp_path / f"lecture {XSS.replace('/', '-')}.vtt"
+    second.write_text(LECTURE)
     page.locator("#material-files").set_input_files(str(first))
-    drop_file(page, second.name, second.read_text())
+    drop_file(page, second.name, second.read_text(), "text/vtt")
     bars = page.locator(".uploads progress")
     expect(bars).to_have_count(2)
     expect(page.locator(".upload.sent")).to_have_count(2)
@@ -224,20 +242,24 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     expect(modules.first).to_be_visible()
     assert page.locator(".outline .lesson").count() >= 2
     assert page.locator(".outline .concepts dt").count() >= 2
+    # The lecture's lesson and concepts name the video and the timecode.
+    lecture = page.locator(".outline .lesson", has=page.locator(".ref-video")).first
+    expect(lecture.locator(".refs .ref-video").first).to_contain_text(" at 00:00:")
     watched.shoot("06-outline")
 
-    # Answer the first exercise as a learner; the verdict comes back with its criteria.
-    page.locator(".try summary").first.click()
-    exercise = page.locator(".try").first
+    # Answer the lecture's exercise as a learner, badly: the verdict comes back with its
+    # criteria and where to review (the lecture at a timecode).
+    lecture.locator(".try summary").first.click()
+    exercise = lecture.locator(".try").first
     exercise.get_by_label("Learner reference").fill(f"learner {XSS}")
-    exercise.get_by_label("Answer").fill(
-        f"Version control records changes to files over time. {XSS}"
-    )
+    exercise.get_by_label("Answer").fill(f"I am not sure. {XSS}")
     exercise.get_by_role("button", name="Submit answer").click()
     verdict = exercise.locator(".verdict")
     expect(verdict).to_be_visible(timeout=120_000)
     expect(verdict.locator(".verdict-score")).to_contain_text("points")
     assert verdict.locator(".criteria li").count() >= 1
+    expect(verdict.locator(".review-links li").first).to_contain_text("lecture")
+    expect(verdict.locator(".review-links li").first).to_contain_text(" at 00:00:")
     watched.shoot("07-verdict")
 
     # Review it as the teacher; the agreement report counts the review.
@@ -284,24 +306,22 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     print(f"panel screenshots: {SCREENSHOTS}")
 
 
-def drop_file(page: Page, name: str, text: str) -> None:
+def drop_file(page: Page, name: str, text: str, content_type: str) -> None:
     """Drop a file on the drop zone as a person dragging it from the desktop would."""
     page.evaluate(
-        """([name, text]) => {
+        """([name, text, type]) => {
             const transfer = new DataTransfer();
-            transfer.items.add(new File([text], name, { type: "text/markdown" }));
+            transfer.items.add(new File([text], name, { type }));
             const zone = document.getElementById("drop-zone");
             for (const type of ["dragenter", "dragover", "drop"]) {
                 zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true }));
             }
         }""",
-        [name, text],
+        [name, text, content_type],
     )
 
 
-def test_the_course_list_deletes_after_a_confirmation(
-    watched: Watched, server: ApiServer
-) -> None:
+def test_the_course_list_deletes_after_a_confirmation(watched: Watched, server: ApiServer) -> None:
     page = watched.page
     sign_in(page, server, server.new_key())
     page.get_by_label("Title").fill("Short-lived")

@@ -8,10 +8,13 @@ function materialName(materials, id) {
   return material.filename || material.source_url || "material";
 }
 
-/** One reference: {material_id} with one of page, slide, timecode, url. */
+/** One reference: {material_id, concept?} with one of page, slide, timecode, url. */
 export function reference(materials, ref) {
-  const name = materialName(materials, ref.material_id);
-  if (ref.url) return h("li", { class: "ref ref-web" }, safeLink(ref.url, ref.url));
+  const source = materialName(materials, ref.material_id);
+  const name = ref.concept ? `${ref.concept}: ${source}` : source;
+  if (ref.url) {
+    return h("li", { class: "ref ref-web" }, ref.concept ? `${ref.concept}: ` : null, safeLink(ref.url, ref.url));
+  }
   if (ref.page) return h("li", { class: "ref ref-page" }, `${name}, page ${ref.page}`);
   if (ref.slide) return h("li", { class: "ref ref-slide" }, `${name}, slide ${ref.slide}`);
   if (ref.timecode) return h("li", { class: "ref ref-video" }, `${name} at ${ref.timecode}`);

@@ -95,7 +95,7 @@ export function render(main, context, courseId) {
     const item = h("li", { class: "upload" }, h("span", { class: "upload-name" }, file.name), bar, state);
     uploads.append(item);
     if (file.size > limit) {
-      bar.remove();
+      bar.replaceWith(h("span", { class: "upload-bar-placeholder" }));
       item.classList.add("refused");
       replaceChildren(state, `Not sent: ${formatBytes(file.size)} is over the ${formatBytes(limit)} limit per file.`);
       state.setAttribute("role", "alert");
