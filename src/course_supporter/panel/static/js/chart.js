@@ -6,6 +6,11 @@ const GAP = 8;
 const LABEL_WIDTH = 150;
 const WIDTH = 560;
 
+// Room for about 20 characters left of the bars; the full label is in the bar's <title>.
+function shortLabel(label) {
+  return label.length > 20 ? `${label.slice(0, 19)}…` : label;
+}
+
 /** rows: [{label, value, note}]; the SVG is labelled for screen readers, a table repeats it. */
 export function barChart(title, rows, unit) {
   const largest = Math.max(0, ...rows.map((row) => row.value));
@@ -18,7 +23,7 @@ export function barChart(title, rows, unit) {
       "g",
       { class: "bar" },
       svg("title", {}, `${row.label}: ${row.value} ${unit}${row.note ? `, ${row.note}` : ""}`),
-      svg("text", { x: LABEL_WIDTH - 6, y: y + BAR / 2, "text-anchor": "end", "dominant-baseline": "middle", class: "bar-label" }, row.label),
+      svg("text", { x: LABEL_WIDTH - 6, y: y + BAR / 2, "text-anchor": "end", "dominant-baseline": "middle", class: "bar-label" }, shortLabel(row.label)),
       svg("rect", { x: LABEL_WIDTH, y, width, height: BAR, rx: 3, class: "bar-fill" }),
       svg("text", { x: LABEL_WIDTH + width + 6, y: y + BAR / 2, "dominant-baseline": "middle", class: "bar-value" }, `${row.value}${row.note ? ` · ${row.note}` : ""}`),
     );

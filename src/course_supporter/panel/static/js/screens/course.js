@@ -309,7 +309,7 @@ export function render(main, context, courseId) {
       uploadStatus,
       urlForm,
       noMaterials,
-      materialsTable,
+      h("div", { class: "table-scroll" }, materialsTable),
     ),
     h(
       "section",

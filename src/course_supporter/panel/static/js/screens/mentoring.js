@@ -132,7 +132,7 @@ export function agreementSection(courseId) {
       const rows = [["Overall", report.overall], ...report.exercises.map((item, i) => [`Exercise ${i + 1}`, item])];
       replaceChildren(
         body,
-        h(
+        h("div", { class: "table-scroll", tabindex: 0, "aria-label": "Agreement figures" }, h(
           "table",
           { class: "agreement-table" },
           h("caption", {}, "Grader against teachers"),
@@ -144,7 +144,7 @@ export function agreementSection(courseId) {
               h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, figures.reviewed), h("td", {}, figure(figures.pearson_r)), h("td", {}, figure(figures.rmse)), h("td", {}, figures.label_agreement === null ? "–" : `${Math.round(figures.label_agreement * 100)} %`), h("td", {}, figure(figures.qwk))),
             ),
           ),
-        ),
+        )),
       );
     } catch (error) {
       replaceChildren(body, message(error.message));
