@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Route, expect, sync_playwright
 
 from tests.api_server import PROJECT_ROOT, ApiServer, run_api_server
 from tests.conftest import service_missing
@@ -121,9 +122,9 @@ def watched(browser: Browser, server: ApiServer) -> Iterator[Watched]:
             seen.outside.append(url)
             route.abort()
 
-    def refuse_dialog(dialog: object) -> None:
-        seen.dialogs.append(getattr(dialog, "message", "?"))
-        dialog.dismiss()  # type: ignore[attr-defined]
+    def refuse_dialog(dialog: Dialog) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
 
     page.route("**/*", only_this_server)
     page.on("console", lambda m: seen.console.append(m.text) if m.type == "error" else None)
@@ -140,8 +141,6 @@ def sign_in(page: Page, server: ApiServer, key: str) -> None:
 
 
 def test_the_page_and_its_assets_are_served_strictly(server: ApiServer) -> None:
-    import httpx
-
     page = httpx.get(server.base_url + "/app")
     assert page.status_code == 200
     policy = page.headers["content-security-policy"]
