@@ -48,6 +48,13 @@ serve_health() {
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.2
     done
+    # The author panel's page and one of its assets, read from the installed package.
+    local panel="" asset=""
+    if [[ "$body" == *'"status":"ok"'* ]]; then
+        panel="$(curl -s --max-time 5 "http://127.0.0.1:$port/app" || true)"
+        asset="$(grep -o '/app/assets/[0-9a-f]*/js/app.js' <<<"$panel" | head -n 1 || true)"
+        [[ -n "$asset" ]] && asset="$(curl -s --max-time 5 "http://127.0.0.1:$port$asset" || true)"
+    fi
     kill "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null || true
     server_pid=""
@@ -56,6 +63,11 @@ serve_health() {
     else
         fail "$name: /health did not answer ok: ${body:0:300}"
         tail -n 30 "$work/$name.log"
+    fi
+    if [[ "$asset" == *"whenUnauthorized"* ]]; then
+        pass "$name: /app serves the panel and its assets"
+    else
+        fail "$name: /app or its assets missing: ${panel:0:200}"
     fi
 }
 
@@ -83,6 +95,24 @@ then
     pass "every module imports ($(tail -n 1 "$work/imports.log"))"
 else
     fail "a module does not import without the dev group: $(tail -n 1 "$work/imports.log")"
+fi
+
+if "$venv/bin/python" - "$repo/src/course_supporter/panel/static" <<'PY' >"$work/panel.log" 2>&1
+import sys
+from importlib import resources
+from pathlib import Path
+
+source = Path(sys.argv[1])
+shipped = resources.files("course_supporter.panel").joinpath("static")
+files = [path.relative_to(source) for path in source.rglob("*") if path.is_file()]
+missing = [str(path) for path in files if not shipped.joinpath(*path.parts).is_file()]
+assert not missing, f"not in the wheel: {missing}"
+print(len(files), "panel files")
+PY
+then
+    pass "the wheel ships every panel asset ($(tail -n 1 "$work/panel.log"))"
+else
+    fail "the wheel lacks panel assets: $(tail -n 1 "$work/panel.log")"
 fi
 
 if "$cli" db upgrade >"$work/upgrade-sqlite.log" 2>&1 && [[ -s var/course_supporter.db ]]; then

@@ -22,6 +22,7 @@ INTERFACE = {
     "reports": {"service", "schemas"},
     "mentoring": {"service", "schemas", "models"},
     "events": {"service", "schemas", "models"},
+    "panel": set(),
 }
 
 

@@ -31,6 +31,9 @@ from course_supporter.logging import RequestContextMiddleware, configure_logging
 from course_supporter.materials.endpoints import router as materials_router
 from course_supporter.mentoring.endpoints import router as mentoring_router
 from course_supporter.openapi import install_openapi
+from course_supporter.panel.endpoints import ASSETS_PATH as PANEL_ASSETS_PATH
+from course_supporter.panel.endpoints import panel_assets
+from course_supporter.panel.endpoints import router as panel_router
 from course_supporter.reports.endpoints import router as reports_router
 from course_supporter.security import BodyLimitMiddleware, security_headers
 from course_supporter.storage import StorageUnavailable, build_storage
@@ -152,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
     app.include_router(docs_router)
     app.mount(ASSETS_PATH, docs_assets(), name="docs-assets")
+    app.include_router(panel_router)
+    app.mount(PANEL_ASSETS_PATH, panel_assets(), name="panel-assets")
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(tenancy_router)

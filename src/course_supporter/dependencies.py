@@ -30,7 +30,8 @@ def get_storage(request: Request) -> ObjectStorage:
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 
 
-def get_settings_of_app(request: Request) -> Settings:
+async def get_settings_of_app(request: Request) -> Settings:
+    # async: a plain function would be run in the thread pool, for one attribute read.
     settings: Settings = request.app.state.settings
     return settings
 

@@ -44,6 +44,7 @@ async def test_me_describes_the_calling_key(client: ApiClient) -> None:
     assert body["rate_limits"] == {"prep": 11, "check": 77}
     assert body["expires_at"] is None
     assert body["tenant_name"].startswith("tenant-")
+    assert body["limits"] == {"max_upload_bytes": client.settings.max_upload_bytes}
 
 
 async def test_every_rejected_key_gets_the_same_401(client: ApiClient) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from course_supporter.dependencies import SettingsDep
 from course_supporter.http_errors import error_responses
 from course_supporter.tenancy.auth import ReadTenant
-from course_supporter.tenancy.schemas import MeOut, RateLimits
+from course_supporter.tenancy.schemas import Limits, MeOut, RateLimits
 from course_supporter.tenancy.scopes import Scope
 from course_supporter.tenancy.service import effective_review_threshold
 
@@ -18,7 +18,8 @@ router = APIRouter(
 
 @router.get("/me", response_model=MeOut)
 async def get_me(tenant: ReadTenant, settings: SettingsDep) -> MeOut:
-    """The tenant, scopes, key prefix, rate limits and expiry of the calling key."""
+    """The tenant, scopes, key prefix, rate limits and expiry of the calling key, and the
+    deployment's limits (the largest upload)."""
     return MeOut(
         tenant_id=tenant.tenant_id,
         tenant_name=tenant.tenant_name,
@@ -29,4 +30,5 @@ async def get_me(tenant: ReadTenant, settings: SettingsDep) -> MeOut:
         ),
         expires_at=tenant.expires_at,
         review_threshold=effective_review_threshold(tenant.review_threshold, settings),
+        limits=Limits(max_upload_bytes=settings.max_upload_bytes),
     )

@@ -13,6 +13,12 @@ class RateLimits(BaseModel):
     check: int
 
 
+class Limits(BaseModel):
+    """Limits of the deployment a client checks before sending (the panel: uploads)."""
+
+    max_upload_bytes: int
+
+
 class MeOut(BaseModel):
     tenant_id: uuid.UUID
     tenant_name: str
@@ -23,3 +29,4 @@ class MeOut(BaseModel):
     review_threshold: float = Field(
         description="Verdicts with a confidence below this are flagged needs_review"
     )
+    limits: Limits

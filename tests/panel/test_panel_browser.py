@@ -1,0 +1,339 @@
+"""The author panel in headless Chromium against a real server on loopback.
+
+The author's path end to end — sign in, create a course, upload two files with progress, watch
+them reach done, generate, read the outline, answer an exercise, review it, read the costs and
+the key — with a `<script>` in every text field and a screenshot of every step at 1280 and
+390 px in PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
+user text, any CSP violation or a request leaving the server fails the run. Chromium is
+Debian's (`/usr/bin/chromium`); with REQUIRE_SERVICES=1 a missing Chromium fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, Route, expect, sync_playwright
+
+from tests.api_server import PROJECT_ROOT, ApiServer, run_api_server
+from tests.conftest import service_missing
+
+pytestmark = pytest.mark.slow
+
+MAX_UPLOAD_BYTES = 50_000
+WIDE, NARROW = 1280, 390
+STEP_TIMEOUT_MS = 60_000
+# Every field a person types into gets this; were it ever parsed as HTML, window.__xss is set.
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 1">'
+TUTORIAL = PROJECT_ROOT / "tests" / "data" / "tutorial"
+SCREENSHOTS = Path(
+    os.environ.get("PANEL_SCREENSHOTS") or PROJECT_ROOT / "var" / "screenshots" / "panel"
+)
+LECTURE = """WEBVTT
+
+00:00:01.000 --> 00:00:09.000
+A branch is a movable pointer to one commit in the history.
+
+00:00:10.000 --> 00:00:19.000
+To create a branch, run git branch with its name; git switch moves you onto it.
+
+00:00:20.000 --> 00:00:29.000
+A merge joins the history of two branches into one commit with two parents.
+"""
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with run_api_server(
+        tmp_path_factory.mktemp("panel"),
+        EMBEDDED_WORKER="true",
+        MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        service_missing("Chromium", "no chromium on PATH (Debian package `chromium`)")
+    assert executable is not None
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watched:
+    page: Page
+    outside: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    material_posts: int = 0
+
+    def csp_violations(self) -> list[str]:
+        found: list[str] = self.page.evaluate("window.__cspViolations")
+        return found + [line for line in self.console if "Content Security Policy" in line]
+
+    def shoot(self, name: str) -> None:
+        """The page now, at both widths; at 390 px nothing may overflow sideways."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for width in (WIDE, NARROW):
+            self.page.set_viewport_size({"width": width, "height": 900})
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+            if width == NARROW:
+                overflow = self.page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{name}: {overflow}px wider than a {NARROW}px screen"
+        self.page.set_viewport_size({"width": WIDE, "height": 900})
+
+
+@pytest.fixture
+def watched(browser: Browser, server: ApiServer) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": WIDE, "height": 900})
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    seen = Watched(page)
+
+    def only_this_server(route: Route) -> None:
+        url = route.request.url
+        seen.urls.append(url)
+        if route.request.method == "POST" and re.search(r"/materials$", url):
+            seen.material_posts += 1
+        if url == server.base_url or url.startswith(server.base_url + "/"):
+            route.continue_()
+        else:
+            seen.outside.append(url)
+            route.abort()
+
+    def refuse_dialog(dialog: Dialog) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.route("**/*", only_this_server)
+    page.on("console", lambda m: seen.console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: seen.console.append(f"page error: {error}"))
+    page.on("dialog", refuse_dialog)
+    yield seen
+    context.close()
+
+
+def sign_in(page: Page, server: ApiServer, key: str) -> None:
+    page.goto(server.base_url + "/app")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_page_and_its_assets_are_served_strictly(server: ApiServer) -> None:
+    page = httpx.get(server.base_url + "/app")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "http:" not in policy and "https:" not in policy
+    assert page.headers["cache-control"] == "no-cache"
+    assert "<script>" not in page.text and " style=" not in page.text
+    assets = re.findall(r'(?:src|href)="(/app/assets/[^"]+)"', page.text)
+    assert len(assets) == 3
+    for asset in assets:
+        served = httpx.get(server.base_url + asset)
+        assert served.status_code == 200, asset
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    stale = re.sub(r"/app/assets/[0-9a-f]+/", "/app/assets/0000000000000000/", assets[0])
+    assert httpx.get(server.base_url + stale).status_code == 404
+
+
+def test_a_wrong_key_shows_a_message_and_no_data(watched: Watched, server: ApiServer) -> None:
+    page = watched.page
+    server.new_key()  # a tenant with a key exists; the typed one is not it
+    sign_in(page, server, "cs_live_" + "0" * 32)
+    expect(page.get_by_role("alert")).to_contain_text("This key was not accepted")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+    watched.shoot("00-wrong-key")
+    sign_in(page, server, "not a key at all")
+    expect(page.get_by_role("alert")).to_contain_text("This key was not accepted")
+    assert watched.csp_violations() == []
+    assert watched.outside == []
+
+
+def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -> None:
+    page = watched.page
+    key = server.new_key("--rate-prep", "1000", "--rate-check", "1000")
+
+    # Sign in: the key goes to sessionStorage only.
+    page.goto(server.base_url + "/app")
+    watched.shoot("01-sign-in")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Courses")).to_be_visible()
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("localStorage.length") == 0
+    watched.shoot("02-courses")
+
+    # Create a course whose title and description are markup.
+    page.get_by_label("Title").fill(f"Git {XSS}")
+    page.get_by_label("Description (optional)").fill(f"About {XSS}")
+    page.get_by_role("button", name="Create course").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Git {XSS}")
+    watched.shoot("03-course")
+    # The file input is reached by keyboard right after the way back to the list.
+    page.get_by_role("link", name="All courses").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#material-files")).to_be_focused()
+
+    # Two files: a chapter chosen with the file input, a lecture's subtitles dropped on the drop
+    # zone; both show a progress bar that reaches its end. A file over the limit is refused
+    # before it is sent.
+    first = TUTORIAL / "01-getting-started.md"
+    second = tmp_path / f"lecture {XSS.replace('/', '-')}.vtt"
+    second.write_text(LECTURE)
+    page.locator("#material-files").set_input_files(str(first))
+    drop_file(page, second.name, second.read_text(), "text/vtt")
+    bars = page.locator(".uploads progress")
+    expect(bars).to_have_count(2)
+    expect(page.locator(".upload.sent")).to_have_count(2)
+    for index in range(2):
+        bar = bars.nth(index)
+        assert bar.get_attribute("value") == bar.get_attribute("max")
+    expect(page.locator(".upload-state").first).to_have_text("Uploaded")
+    watched.shoot("04-uploaded")
+
+    posts_before = watched.material_posts
+    big = tmp_path / "too-big.md"
+    big.write_text("# Big\n\n" + "word " * (MAX_UPLOAD_BYTES // 4))
+    page.locator("#material-files").set_input_files(str(big))
+    refused = page.locator(".upload.refused")
+    expect(refused).to_contain_text("over the 48.8 KiB limit")
+    assert watched.material_posts == posts_before, "the oversized file was sent"
+
+    # A URL the server refuses to fetch (loopback) ends as an error with its reason.
+    page.get_by_label("Web page address").fill(f"http://127.0.0.1:9/{XSS}")
+    page.get_by_role("button", name="Add page").click()
+    rows = page.locator("table.materials tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("tr[data-status='done']")).to_have_count(2, timeout=120_000)
+    expect(page.locator("tr[data-status='error']")).to_have_count(1, timeout=120_000)
+    expect(page.locator("tr[data-status='error'] .material-error")).not_to_be_empty()
+    watched.shoot("05-materials-done")
+
+    # Generate and watch the job to the outline.
+    page.get_by_role("button", name="Generate structure").click()
+    expect(page.locator("[data-job-status='succeeded']")).to_be_visible(timeout=120_000)
+    modules = page.locator(".outline .module")
+    expect(modules.first).to_be_visible()
+    assert page.locator(".outline .lesson").count() >= 2
+    assert page.locator(".outline .concepts dt").count() >= 2
+    # The lecture's lesson and concepts name the video and the timecode.
+    lecture = page.locator(".outline .lesson", has=page.locator(".ref-video")).first
+    expect(lecture.locator(".refs .ref-video").first).to_contain_text(" at 00:00:")
+    watched.shoot("06-outline")
+
+    # Answer the lecture's exercise as a learner, badly: the verdict comes back with its
+    # criteria and where to review (the lecture at a timecode).
+    lecture.locator(".try summary").first.click()
+    exercise = lecture.locator(".try").first
+    exercise.get_by_label("Learner reference").fill(f"learner {XSS}")
+    exercise.get_by_label("Answer").fill(f"I am not sure. {XSS}")
+    exercise.get_by_role("button", name="Submit answer").click()
+    verdict = exercise.locator(".verdict")
+    expect(verdict).to_be_visible(timeout=120_000)
+    expect(verdict.locator(".verdict-score")).to_contain_text("points")
+    assert verdict.locator(".criteria li").count() >= 1
+    expect(verdict.locator(".review-links li").first).to_contain_text("lecture")
+    expect(verdict.locator(".review-links li").first).to_contain_text(" at 00:00:")
+    watched.shoot("07-verdict")
+
+    # Review it as the teacher; the agreement report counts the review.
+    exercise.get_by_label(re.compile(r"^Score")).fill("4")
+    exercise.get_by_label("Comment (optional)").fill(f"Good start {XSS}")
+    exercise.get_by_role("button", name="Save review").click()
+    expect(exercise.locator(".review-form [role='status']")).to_contain_text("Saved: 4 points")
+    overall = page.locator(".agreement-table tbody tr").first
+    expect(overall).to_contain_text("Overall")
+    expect(overall.locator("td").first).to_have_text("1")
+    watched.shoot("08-review-agreement")
+
+    # The cost report as charts by day and by action.
+    page.get_by_role("link", name="Costs").click()
+    expect(page.get_by_role("heading", name="Costs")).to_be_visible()
+    charts = page.locator("figure.chart")
+    expect(charts).to_have_count(2)
+    assert page.locator("figure.chart svg .bar rect").count() >= 2
+    expect(charts.nth(1)).to_contain_text("course_structuring")
+    watched.shoot("09-costs")
+
+    # The key's limits and expiry.
+    page.get_by_role("link", name="Key").click()
+    expect(page.locator(".facts")).to_contain_text("48.8 KiB")
+    expect(page.locator(".facts")).to_contain_text("Never")
+    watched.shoot("10-key")
+
+    # Back on the course list, the markup is text; the course can be deleted from there.
+    page.get_by_role("link", name="Courses").click()
+    expect(page.locator(".course-link")).to_have_text(f"Git {XSS}")
+
+    # Sign out forgets the key.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    watched.shoot("11-signed-out")
+
+    assert page.evaluate("window.__xss") is None, "user text ran as a script"
+    assert watched.dialogs == []
+    assert watched.csp_violations() == []
+    assert watched.outside == []
+    assert not any(key in url for url in watched.urls), "the key appeared in a URL"
+    assert [line for line in watched.console if "status of 4" not in line] == []
+    print(f"panel screenshots: {SCREENSHOTS}")
+
+
+def drop_file(page: Page, name: str, text: str, content_type: str) -> None:
+    """Drop a file on the drop zone as a person dragging it from the desktop would."""
+    page.evaluate(
+        """([name, text, type]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([text], name, { type }));
+            const zone = document.getElementById("drop-zone");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true }));
+            }
+        }""",
+        [name, text, content_type],
+    )
+
+
+def test_the_course_list_deletes_after_a_confirmation(watched: Watched, server: ApiServer) -> None:
+    page = watched.page
+    sign_in(page, server, server.new_key())
+    page.get_by_label("Title").fill("Short-lived")
+    page.get_by_role("button", name="Create course").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Short-lived")
+    page.get_by_role("link", name="All courses").click()
+    page.get_by_role("button", name="Delete Short-lived").click()
+    page.get_by_role("button", name="Keep").click()
+    expect(page.locator(".course-link")).to_have_count(1)
+    page.get_by_role("button", name="Delete Short-lived").click()
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.locator(".course-link")).to_have_count(0)
+    expect(page.get_by_text("No courses yet.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("No courses yet.")).to_be_visible()  # still signed in, still gone
+    assert watched.dialogs == []
