@@ -157,7 +157,8 @@ class Sentence:
         if named:
             found.append(named["term"])
         found += [t for a in ACRONYM.finditer(self.plain) if (t := _abbreviated(a))]
-        for appositive in APPOSITIVE.finditer(self.plain):
+        appositives = APPOSITIVE.finditer(self.plain) if ", a" in self.plain else ()
+        for appositive in appositives:
             words = appositive["term"].split()
             while words and words[0].lower() in FUNCTION_WORDS:
                 words.pop(0)
