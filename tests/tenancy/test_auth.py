@@ -185,3 +185,20 @@ async def test_rotating_an_expired_key_is_refused(client: ApiClient) -> None:
             await service.rotate_key(session, raw[:16], grace=timedelta(hours=1))
     async with client.db.sessions() as session:
         assert len(await service.list_keys(session, tenant)) == 1
+
+
+async def test_a_full_key_cache_drops_its_least_recently_used_key_only(
+    settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from course_supporter.tenancy import auth
+
+    monkeypatch.setattr(auth, "_CACHE_MAX_ENTRIES", 2)
+    cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 30})
+    async for api in open_client(cached):
+        first, second, third = [{"X-API-Key": await api.new_key()} for _ in range(3)]
+        for headers in (first, second, first, third):
+            assert (await api.http.get("/api/v1/me", headers=headers)).status_code == 200
+        authenticator = api.http._transport.app.state.authenticator  # type: ignore[attr-defined]
+        assert authenticator.cached(first["X-API-Key"]) is not None
+        assert authenticator.cached(third["X-API-Key"]) is not None
+        assert authenticator.cached(second["X-API-Key"]) is None
