@@ -49,7 +49,7 @@ class Deployment:
 
     async def new_course(self) -> tuple[dict[str, str], str]:
         tenant = f"tenant-{uuid.uuid4().hex[:10]}"
-        async with self.db.sessions() as session:
+        async with self.db.transaction() as session:
             await service.create_tenant(session, tenant)
             issued = await service.issue_key(
                 session, tenant, scopes="prep,check", rate_prep=1000, rate_check=1000

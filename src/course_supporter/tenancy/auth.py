@@ -126,11 +126,10 @@ class Authenticator:
             return
         pending, self._last_used = self._last_used, {}
         try:
-            async with self.db.sessions() as session:
+            async with self.db.transaction() as session:
                 await ApiKeyRepository(session).set_last_used(
                     {key_id: datetime.fromtimestamp(at, UTC) for key_id, at in pending.items()}
                 )
-                await session.commit()
         except Exception:
             log.exception("last_used_flush_failed", keys=len(pending))
 
