@@ -151,7 +151,7 @@ class ApiClient:
     async def new_key(
         self, scopes: str = "prep,check", *, tenant: str | None = None, **limits: int
     ) -> str:
-        async with self.db.sessions() as session:
+        async with self.db.transaction() as session:
             if tenant is None:
                 tenant = f"tenant-{uuid.uuid4().hex[:10]}"
                 await service.create_tenant(session, tenant)

@@ -51,7 +51,7 @@ def load_schema(app: FastAPI) -> Any:
 async def issue_key(settings: Settings, tenant: str = "contract") -> str:
     db = Database(settings)
     try:
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             await service.create_tenant(session, tenant)
             issued = await service.issue_key(
                 session, tenant, scopes="prep,check", rate_prep=UNLIMITED, rate_check=UNLIMITED

@@ -171,7 +171,7 @@ async def test_queued_jobs_with_no_worker_make_health_degraded(
     """`serve` on PostgreSQL with no `worker`: materials would stay pending for ever."""
     settings = make_settings(postgres_url, tmp_path, job_stalled_after_seconds=0.5)
     async with open_client(settings) as api:
-        async with api.db.sessions() as session:
+        async with api.db.transaction() as session:
             tenant = await create_tenant(session, f"queue-{uuid.uuid4().hex[:8]}")
             job = enqueue_job(session, tenant.id, "ingest_material", uuid.uuid4())
             await session.commit()

@@ -143,7 +143,7 @@ def _targets(links: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 async def _issue_key(db: Database) -> str:
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         await service.create_tenant(session, "links")
         issued = await service.issue_key(
             session, "links", scopes="prep,check", rate_prep=UNLIMITED, rate_check=UNLIMITED

@@ -46,7 +46,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in a fresh session; user and database errors become one line and exit 1."""
+    """Run `work` in one transaction, committed once when it returns and rolled back if it
+    raises; user and database errors become one line and exit 1."""
     from course_supporter.config import get_settings
     from course_supporter.db import Database
 
@@ -56,7 +57,7 @@ def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def main() -> T:
         database = Database(settings)
         try:
-            async with database.sessions() as session:
+            async with database.transaction() as session:
                 return await work(session)
         finally:
             await database.dispose()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -206,6 +207,19 @@ class Database:
         self._hot_reads = (
             create_engine(settings, hot_reads=True) if self.dialect == "postgresql" else None
         )
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work commits once when the block ends, or rolls back on any error:
+        the one transaction boundary of a CLI command (and, as services stop committing, of a
+        request and a job). Services flush; they do not commit."""
+        async with self.sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
 
     @property
     def dialect(self) -> str:

@@ -91,7 +91,7 @@ async def enqueue(database_url: str, tmp_path: Path, kind: str, count: int) -> l
     """Job rows as the API writes them: committed, not yet in the queue."""
     db = Database(make_settings(database_url, tmp_path))
     try:
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             tenant = await create_tenant(session, f"jobs-{uuid.uuid4().hex[:8]}")
             jobs = [enqueue_job(session, tenant.id, kind, uuid.uuid4()) for _ in range(count)]
             await session.commit()

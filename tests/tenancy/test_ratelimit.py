@@ -289,6 +289,7 @@ def test_local_windows_count_exactly_like_limits_memory_storage(
     monkeypatch.setattr(limits.storage.memory, "time", clock)
     reference = limits.storage.MemoryStorage()
     local = LocalWindowStorage(clock=clock.time)
+    fused = LocalWindowStorage(clock=clock.time)  # the limiter's one-call path
     steps = random.Random(7)
     answers = []
     for _ in range(600):
@@ -297,7 +298,9 @@ def test_local_windows_count_exactly_like_limits_memory_storage(
         ours = local.acquire_sliding_window_entry(key, 6, 60)
         theirs = reference.acquire_sliding_window_entry(key, 6, 60)
         assert ours == theirs
-        assert local.get_sliding_window(key, 60) == reference.get_sliding_window(key, 60)
+        window = reference.get_sliding_window(key, 60)
+        assert local.get_sliding_window(key, 60) == window
+        assert fused.acquire_and_read(key, 6, 60) == (theirs, window)
         answers.append(ours)
     # The sequence exercised both outcomes and windows of every age.
     assert True in answers and False in answers

@@ -3,7 +3,7 @@ the ETag names the exact state it was rendered from."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from cachetools import LRUCache
 
 
 class RenderedCourses:
@@ -11,20 +11,13 @@ class RenderedCourses:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._bodies: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
+        self._bodies: LRUCache[str, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
 
     def get(self, etag: str) -> bytes | None:
-        body = self._bodies.get(etag)
-        if body is not None:
-            self._bodies.move_to_end(etag)
-        return body
+        return self._bodies.get(etag)
 
     def put(self, etag: str, body: bytes) -> None:
+        # A body larger than the whole budget is not kept (LRUCache would raise).
         if len(body) > self.max_bytes or etag in self._bodies:
             return
         self._bodies[etag] = body
-        self._size += len(body)
-        while self._size > self.max_bytes:
-            _, evicted = self._bodies.popitem(last=False)
-            self._size -= len(evicted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import time
@@ -92,6 +93,24 @@ class LocalWindowStorage:
         _, current, previous = self._counts(key, expiry, now)
         current_ttl = (1 - (now / expiry) % 1) * expiry + expiry
         return previous, self._previous_ttl(previous, expiry, now), current, current_ttl
+
+    def acquire_and_read(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> tuple[bool, tuple[int, float, int, float]]:
+        """`acquire_sliding_window_entry` then `get_sliding_window`, on one reading of the clock
+        and one lookup of the key: the in-process limiter's whole work for a request."""
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        number, current, previous = self._counts(key, expiry, now)
+        previous_ttl = self._previous_ttl(previous, expiry, now)
+        weight = previous_ttl / expiry
+        allowed = amount <= limit and math.floor(previous * weight + current) + amount <= limit
+        if allowed:
+            current += amount
+            self._windows[key] = (expiry, number, current, previous)
+        current_ttl = (1 - (now / expiry) % 1) * expiry + expiry
+        return allowed, (previous, previous_ttl, current, current_ttl)
 
     def check(self) -> bool:
         return True
@@ -205,6 +224,12 @@ class StoreBreaker:
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _tenant_window_key(tenant_id: uuid.UUID, scope: str) -> str:
+    # Formatting a UUID costs more than the window arithmetic; a tenant's keys repeat.
+    return f"tenant/{tenant_id}/{scope}"
+
+
 P = ParamSpec("P")
 Store = RedisStorage | LocalWindowStorage
 
@@ -255,12 +280,11 @@ class RateLimiter:
         self, tenant_id: uuid.UUID, scope: str, per_minute: int, amount: int = 1
     ) -> RateDecision:
         """Count `amount` requests of the tenant in this scope against the key's limit, or none."""
-        key = f"tenant/{tenant_id}/{scope}"
+        key = _tenant_window_key(tenant_id, scope)
         if self.redis is None:
             # In process there is nothing to await: the generic path's coroutines and checks
             # for awaitables cost more than the counting.
-            allowed = self.local.acquire_sliding_window_entry(key, per_minute, _WINDOW, amount)
-            window = self.local.get_sliding_window(key, _WINDOW)
+            allowed, window = self.local.acquire_and_read(key, per_minute, _WINDOW, amount)
         else:
             allowed, window = await self._run(_acquire_and_read, key, per_minute, _WINDOW, amount)
         previous, previous_expires_in, current, current_expires_in = window

@@ -39,7 +39,7 @@ async def create_tenant(session: AsyncSession, name: str) -> Tenant:
     if await repo.get_by_name(name) is not None:
         raise ConflictError(f"tenant {name!r} already exists")
     tenant = await repo.add(Tenant(name=name))
-    await session.commit()
+    await session.flush()
     return tenant
 
 
@@ -57,7 +57,7 @@ async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
 async def set_tenant_active(session: AsyncSession, name: str, *, active: bool) -> Tenant:
     tenant = await get_tenant(session, name)
     tenant.is_active = active
-    await session.commit()
+    await session.flush()
     return tenant
 
 
@@ -113,7 +113,7 @@ async def issue_key(
             expires_at=utcnow() + expires_in if expires_in else None,
         )
     )
-    await session.commit()
+    await session.flush()
     return IssuedKey(raw_key=raw_key, api_key=api_key, tenant=tenant)
 
 
@@ -136,7 +136,7 @@ async def _key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey:
 async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
     api_key = await _key_by_prefix(session, prefix)
     api_key.is_active = False
-    await session.commit()
+    await session.flush()
     return api_key
 
 
@@ -164,7 +164,7 @@ async def rotate_key(session: AsyncSession, prefix: str, *, grace: timedelta) ->
     )
     old_end = now + grace
     old.expires_at = old_end if old.expires_at is None else min(old.expires_at, old_end)
-    await session.commit()
+    await session.flush()
     return issued
 
 
