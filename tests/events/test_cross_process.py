@@ -50,7 +50,7 @@ async def new_key(database_url: str, tmp_path: Path) -> str:
     """A tenant and key written straight to the database (the CLI takes seconds to import)."""
     db = Database(make_settings(database_url, tmp_path))
     try:
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             tenant = f"tenant-{uuid.uuid4().hex[:10]}"
             await create_tenant(session, tenant)
             issued = await issue_key(

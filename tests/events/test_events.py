@@ -66,7 +66,7 @@ async def test_a_rolled_back_transaction_leaves_no_event_and_spends_no_sequence(
     events_client: ApiClient,
 ) -> None:
     api = events_client
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         tenant = await create_tenant(session, f"t-{uuid.uuid4().hex[:8]}")
     async with api.db.sessions() as session:
         record_event(session, tenant.id, MATERIAL_DONE, None, {"n": 1})
@@ -83,7 +83,7 @@ async def test_concurrent_writers_get_distinct_gap_free_sequences(
     events_client: ApiClient,
 ) -> None:
     api = events_client
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         tenant = await create_tenant(session, f"t-{uuid.uuid4().hex[:8]}")
 
     async def write(n: int) -> None:
@@ -110,7 +110,7 @@ async def test_unknown_event_types_are_refused(events_client: ApiClient) -> None
 
 async def test_old_events_are_pruned(events_client: ApiClient) -> None:
     api = events_client
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         tenant = await create_tenant(session, f"t-{uuid.uuid4().hex[:8]}")
         record_event(session, tenant.id, MATERIAL_DONE, None, {"n": 1})
         record_event(session, tenant.id, MATERIAL_DONE, None, {"n": 2})
@@ -205,7 +205,7 @@ async def test_a_client_that_falls_behind_is_dropped_with_a_retry_hint(
     events_client: ApiClient,
 ) -> None:
     api = events_client
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         tenant = await create_tenant(session, f"t-{uuid.uuid4().hex[:8]}")
     settings = api.settings.model_copy(update={"events_client_buffer": 3})
     app_broker = EventBroker(api.db, settings)

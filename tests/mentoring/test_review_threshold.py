@@ -18,7 +18,7 @@ ANSWER = "Recursion is when a function calls itself."
 
 async def set_threshold(api: ApiClient, seeded: Seeded, threshold: float | None) -> None:
     me = (await api.http.get("/api/v1/me", headers=seeded.headers)).json()
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         await tenancy.set_review_threshold(session, me["tenant_name"], threshold)
 
 

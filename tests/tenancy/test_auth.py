@@ -195,13 +195,13 @@ async def test_rotating_an_expired_key_is_refused(client: ApiClient) -> None:
 
 
 async def test_a_full_key_cache_drops_its_least_recently_used_key_only(
-    settings, tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from course_supporter.tenancy import auth
 
     monkeypatch.setattr(auth, "_CACHE_MAX_ENTRIES", 2)
     cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 30})
-    async for api in open_client(cached):
+    async with open_client(cached) as api:
         first, second, third = [{"X-API-Key": await api.new_key()} for _ in range(3)]
         for headers in (first, second, first, third):
             assert (await api.http.get("/api/v1/me", headers=headers)).status_code == 200

@@ -67,7 +67,7 @@ async def set_review_threshold(session: AsyncSession, name: str, threshold: floa
         raise InvalidInputError("the review threshold must be between 0 and 1")
     tenant = await get_tenant(session, name)
     tenant.review_threshold = threshold
-    await session.commit()
+    await session.flush()
     return tenant
 
 
