@@ -41,7 +41,10 @@ def schedules(database_url: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_the_embedded_queue_sweeps_uploads(sqlite_url: str, tmp_path: Path) -> None:
-    assert schedules(sqlite_url, tmp_path) == {"sweep_uploads": (MAINTENANCE_QUEUE, "*/10 * * * *")}
+    assert schedules(sqlite_url, tmp_path) == {
+        "sweep_uploads": (MAINTENANCE_QUEUE, "*/10 * * * *"),
+        "prune_events": (MAINTENANCE_QUEUE, "0 */1 * * *"),
+    }
 
 
 @pytest.mark.postgres
@@ -49,4 +52,5 @@ def test_the_durable_queue_also_recovers_stalled_jobs(postgres_url: str, tmp_pat
     assert schedules(postgres_url, tmp_path) == {
         "sweep_uploads": (MAINTENANCE_QUEUE, "*/10 * * * *"),
         RECOVER_STALLED: (MAINTENANCE_QUEUE, "* * * * * */20"),
+        "prune_events": (MAINTENANCE_QUEUE, "0 */1 * * *"),
     }

@@ -1,8 +1,8 @@
 """The author panel in headless Chromium against a real server on loopback.
 
 The author's path end to end — sign in, create a course, upload two files with progress, watch
-them reach done, generate, read the outline, answer an exercise, review it, read the costs and
-the key — with a `<script>` in every text field and a screenshot of every step at 1280 and
+them reach done, generate, read the outline, publish it, answer an exercise, review it, read the
+costs and the key — with a `<script>` in every text field and a screenshot of every step at 1280 and
 390 px in PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
 user text, any CSP violation or a request leaving the server fails the run. Chromium is
 Debian's (`/usr/bin/chromium`); with REQUIRE_SERVICES=1 a missing Chromium fails.
@@ -245,6 +245,12 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     lecture = page.locator(".outline .lesson", has=page.locator(".ref-video")).first
     expect(lecture.locator(".refs .ref-video").first).to_contain_text(" at 00:00:")
     watched.shoot("06-outline")
+
+    # Learners answer the published version: publish the generated one.
+    expect(page.locator("[data-published-version='none']")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^Publish version \d+")).click()
+    expect(page.locator(".publication p")).to_contain_text("is published", timeout=30_000)
+    watched.shoot("06b-published")
 
     # Answer the lecture's exercise as a learner, badly: the verdict comes back with its
     # criteria and where to review (the lecture at a timecode).

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Path, Response, status
 
 from course_supporter.authoring import service
 from course_supporter.authoring.models import StructureVersion
@@ -35,6 +35,9 @@ from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.pagination import PageParams, encode_cursor
 from course_supporter.tenancy.auth import PrepTenant
 from course_supporter.tenancy.context import TenantContext
+
+# Version numbers are 32-bit integer columns: a larger one names no version (422).
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 router = APIRouter(
     prefix="/api/v1/courses/{course_id}",
@@ -355,7 +358,7 @@ async def list_versions(
 
 @router.get("/versions/{version}", response_model=VersionDetail, responses=error_responses(404))
 async def get_version(
-    course_id: uuid.UUID, version: int, tenant: PrepTenant, session: SessionDep
+    course_id: uuid.UUID, version: VersionNumber, tenant: PrepTenant, session: SessionDep
 ) -> VersionDetail:
     """One version and its whole structure; 404 once pruned."""
     found, published = await service.get_version(session, tenant.tenant_id, course_id, version)
@@ -367,7 +370,11 @@ async def get_version(
 
 @router.get("/versions/{a}/diff/{b}", response_model=VersionDiff, responses=error_responses(404))
 async def diff_versions(
-    course_id: uuid.UUID, a: int, b: int, tenant: PrepTenant, session: SessionDep
+    course_id: uuid.UUID,
+    a: VersionNumber,
+    b: VersionNumber,
+    tenant: PrepTenant,
+    session: SessionDep,
 ) -> VersionDiff:
     """Items added, removed, changed (field by field) and moved from version `a` to `b`."""
     return await service.diff_versions(session, tenant.tenant_id, course_id, a, b)
@@ -381,7 +388,7 @@ async def diff_versions(
 )
 async def restore_version(
     course_id: uuid.UUID,
-    version: int,
+    version: VersionNumber,
     tenant: PrepTenant,
     session: SessionDep,
     settings: SettingsDep,

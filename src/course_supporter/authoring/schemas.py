@@ -218,7 +218,9 @@ class VersionDiff(BaseModel):
 class PublishRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description="Default: the latest version")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Default: the latest version"
+    )
 
 
 class PublicationOut(BaseModel):

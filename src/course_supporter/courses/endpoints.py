@@ -28,9 +28,15 @@ from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 from course_supporter.tenancy.context import TenantContext
 from course_supporter.tenancy.scopes import Scope
 
+# Version numbers are 32-bit integer columns.
+MAX_VERSION = 2**31 - 1
 VersionQuery = Annotated[
     int | None,
-    Query(ge=1, description="A stored structure version (prep keys); default: the draft"),
+    Query(
+        ge=1,
+        le=MAX_VERSION,
+        description="A stored structure version (prep keys); default: the draft",
+    ),
 ]
 
 

@@ -222,6 +222,53 @@ export function render(main, context, courseId) {
     );
   }
 
+  // ---------------------------------------------------------------- publication
+  // Learners' platforms (check keys) read only the published version.
+  const publication = h("div", { class: "publication" });
+
+  function showPublication(course) {
+    if (!course.structure) {
+      replaceChildren(publication);
+      return;
+    }
+    const published = course.published_version;
+    const state = published === null || published === undefined
+      ? "Nothing is published: learners cannot read this course yet."
+      : `Version ${published} is published.`;
+    const publishButton = h("button", { type: "button" }, `Publish version ${course.version}`);
+    publishButton.disabled = published === course.version;
+    publishButton.addEventListener("click", async () => {
+      publishButton.disabled = true;
+      try {
+        await api.post(`/courses/${courseId}/publication`, { version: course.version });
+        announce(`Version ${course.version} is published`);
+        loadCourse();
+      } catch (error) {
+        replaceChildren(publication, message(error.message));
+      }
+    });
+    const controls = [publishButton];
+    if (published !== null && published !== undefined) {
+      const unpublishButton = h("button", { type: "button", class: "secondary" }, "Unpublish");
+      unpublishButton.addEventListener("click", async () => {
+        unpublishButton.disabled = true;
+        try {
+          await api.remove(`/courses/${courseId}/publication`);
+          announce("The course is unpublished");
+          loadCourse();
+        } catch (error) {
+          replaceChildren(publication, message(error.message));
+        }
+      });
+      controls.push(unpublishButton);
+    }
+    replaceChildren(
+      publication,
+      h("p", { "data-published-version": published ?? "none" }, state),
+      h("div", { class: "row" }, ...controls),
+    );
+  }
+
   // ---------------------------------------------------------------- outline
   const agreement = agreementSection(courseId);
   const outline = h("div", { class: "outline" });
@@ -289,6 +336,7 @@ export function render(main, context, courseId) {
         materials.set(material.id, { ...materials.get(material.id), ...material });
       }
       showOutline(course.structure);
+      showPublication(course);
     } catch (error) {
       replaceChildren(pageStatus, message(error.status === 404 ? "This course does not exist (or was deleted)." : error.message));
     }
@@ -321,6 +369,7 @@ export function render(main, context, courseId) {
       "section",
       { class: "card", "aria-labelledby": "outline-title" },
       h("h2", { id: "outline-title" }, "Structure"),
+      publication,
       outline,
     ),
     agreement.element,
