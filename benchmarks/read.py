@@ -84,7 +84,7 @@ async def seed_structure(database_url: str, course_id: uuid.UUID, tenant_name: s
     """Generate and publish the structure; returns a `check` key of the course's tenant."""
     db = Database(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
     try:
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             course = await session.get_one(Course, course_id)
             await save_generated_structure(
                 session,
@@ -95,7 +95,6 @@ async def seed_structure(database_url: str, course_id: uuid.UUID, tenant_name: s
                 key_prefix=None,
                 keep=50,
             )
-            await session.commit()
             await publish(session, course.tenant_id, "bench", course_id, None)
             issued = await issue_key(
                 session, tenant_name, scopes="check", rate_prep=1, rate_check=1_000_000
