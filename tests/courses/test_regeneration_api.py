@@ -97,6 +97,15 @@ async def test_regenerating_a_module_keeps_fixes_and_leaves_neighbours_alone(
 
         versions = (await api.http.get(f"{base}/versions", headers=headers)).json()["items"]
         assert versions[0]["kind"] == "regenerated"
+        # Same materials, same offline structurer: the diff says nothing changed, because the
+        # regenerated items took over their twins' ids instead of being removed and re-added.
+        diff = await api.http.get(
+            f"{base}/versions/{before['version']}/diff/{after['version']}", headers=headers
+        )
+        assert diff.status_code == 200, diff.text
+        assert {k: diff.json()[k] for k in ("added", "removed", "changed", "moved")} == {
+            "added": [], "removed": [], "changed": [], "moved": []
+        }  # fmt: skip
 
         # The whole course again: the fixes survive that too, the deleted concept stays away.
         whole = await api.http.post(f"{base}/structure", json={}, headers=headers)

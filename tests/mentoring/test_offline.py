@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from course_supporter.mentoring.agreement import pearson, quadratic_weighted_kappa, rmse
 from course_supporter.mentoring.offline import GradingQuestion, OfflineGrader, Review
 
@@ -100,16 +98,15 @@ def test_reviews_pull_similar_answers_towards_the_teacher_grade() -> None:
     assert calibrated.confidence > zero_shot.confidence
 
 
-def test_grading_is_deterministic_and_fast() -> None:
+def test_grading_is_deterministic() -> None:
+    """Its throughput is measured by benchmarks/grading.py, not here."""
     grader = OfflineGrader(RECURSION, [Review("a function that calls itself until a base case", 5)])
     answers = [
         f"A function calling itself {i} times until the base case stops it." for i in range(500)
     ]
-    started = time.process_time()
     first = [grader.grade(a) for a in answers]
-    elapsed = time.process_time() - started
     assert first == [grader.grade(a) for a in answers]
-    assert elapsed < 1.0  # 500 answers/s is the floor; this takes about a tenth of that
+    assert len({verdict.score for verdict in first}) == 1  # the count in the answer is no evidence
 
 
 def test_agreement_statistics_match_hand_computed_values() -> None:

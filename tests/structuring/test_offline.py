@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
@@ -226,7 +225,8 @@ def test_bold_terms_and_named_terms_are_concepts() -> None:
     assert titles == ["Solid state drive", "Disks"]
 
 
-def test_hundred_thousand_words_in_well_under_five_seconds() -> None:
+def test_a_hundred_thousand_word_course_gives_a_module_per_chapter() -> None:
+    """Its time is measured by benchmarks/structure.py, not here."""
     paragraph = (
         "A {t} is a component that stores values for the Runtime Engine. "
         "The {t} works with the Runtime Engine in every case, for example in batch jobs. "
@@ -253,9 +253,6 @@ def test_hundred_thousand_words_in_well_under_five_seconds() -> None:
     words = sum(len(c.text.split()) for m in materials for c in m.document.chunks)
     assert words >= 100_000
 
-    started = time.perf_counter()
     structure = structure_offline(materials)
-    elapsed = time.perf_counter() - started
 
     assert len(structure.modules) == 20
-    assert elapsed < 5.0

@@ -6,6 +6,7 @@ import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument
+from course_supporter.structuring.exercises import listing_exercises
 from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.quality import assess, is_fragment, misses
 from course_supporter.structuring.references import drop_missing_references
@@ -372,3 +373,22 @@ def test_an_outline_entry_that_is_boilerplate_is_not_asked_for() -> None:
     report = assess(structure, ["Installation", "See also"], references_without_term=0,
                     boilerplate=["See also"])  # fmt: skip
     assert (report.outline_found, report.outline_entries) == (1, 1)
+
+
+def test_a_long_output_is_predicted_by_a_line_it_really_shows() -> None:
+    listing = 'fn main() {\n    let x = 5;\n    x = 6;\n    println!("{x}");\n}'
+    output = "\n".join(
+        [f"   Compiling step {n} of a build that prints a great deal" for n in range(30)]
+        + ["error: could not compile `variables` due to 1 previous error"]
+    )
+    chunks = [
+        code(listing),
+        para("When you run it, you should see this output:"),
+        code(output),
+    ]
+    (predict,) = listing_exercises(chunks, [], level=2)
+    assert predict.reference_solution.endswith("\n…")  # the output was shortened
+    criterion = predict.grading_criteria[0]
+    assert criterion.startswith("The predicted output matches the lesson's: ")
+    quoted = criterion.removeprefix("The predicted output matches the lesson's: ").rstrip(".")
+    assert quoted and quoted != "…" and quoted in predict.reference_solution

@@ -107,11 +107,25 @@ def test_no_empty_generated_containers_and_edited_lessons_survive_empty() -> Non
     assert m1.children[1].id == kept.id and m1.children[1].children == []
 
 
-def test_unchanged_generated_course_without_edits_gets_fresh_ids() -> None:
+def test_an_unchanged_regeneration_keeps_every_id() -> None:
     current = [module("M", lesson("L", concept("A")))]
     new = [module("M", fresh("L", concept("A", stored=False)), stored=False)]
     (m,) = merge_course(current, new)
-    assert m.id is None and m.children[0].id is None
+    assert m.id == current[0].id
+    assert m.children[0].id == current[0].children[0].id
+    assert m.children[0].children[0].id == current[0].children[0].children[0].id
+
+
+def test_places_keep_their_ids_and_replaced_concepts_get_new_ones() -> None:
+    current = [module("M", lesson("L", concept("A"), concept("B")))]
+    regenerated = fresh("L renamed", concept("A", stored=False), concept("C", stored=False))
+    (m,) = merge_course(current, [module("M2", regenerated, stored=False)])
+    (only,) = m.children
+    assert m.id == current[0].id and m.fields["title"] == "M2"
+    assert only.id == current[0].children[0].id and only.fields["title"] == "L renamed"
+    a, c = only.children
+    assert a.id == current[0].children[0].children[0].id
+    assert c.fields["title"] == "C" and c.id is None  # another concept: a new id when saved
 
 
 def test_a_module_regeneration_that_yields_nothing_keeps_only_the_edits() -> None:
@@ -159,3 +173,26 @@ def test_part_materials_keep_the_sections_behind_the_part() -> None:
         "About rebasing.",
     ]
     assert part_materials(lesson("Elsewhere"), [material]) == []
+
+
+def test_an_edited_lesson_of_an_uploaded_page_finds_its_sections_by_anchor() -> None:
+    heading, text = ChunkKind.HEADING, ChunkKind.PARAGRAPH
+    page = MaterialDocument(uuid.uuid4(), "text", "ch03-01-variables.html", SourceDocument(
+        source_type="text", title="Variables", chunks=[
+            Chunk(kind=heading, text="Variables", ref=Reference(heading_level=1, anchor="vars")),
+            Chunk(kind=text, text="Variables are immutable.", ref=Reference(anchor="vars")),
+            Chunk(kind=heading, text="Shadowing", ref=Reference(heading_level=2, anchor="shad")),
+            Chunk(kind=text, text="A new let shadows.", ref=Reference(anchor="shad")),
+            Chunk(kind=heading, text="Constants", ref=Reference(heading_level=2, anchor="const")),
+            Chunk(kind=text, text="Constants never change.", ref=Reference(anchor="const")),
+        ],
+    ))  # fmt: skip
+    # The author renamed the lesson, so its title no longer finds its heading; its concepts
+    # cite the page as the structurer does for an upload: `filename#anchor`.
+    renamed = lesson("Variables (reviewed)", origin="edited")
+    cited = {"material_id": str(page.material_id), "url": "ch03-01-variables.html#shad"}
+    renamed.children.append(
+        StructureNode("concept", {"title": "Shadow", "web_references": [cited]})
+    )
+    (cut,) = part_materials(renamed, [page])
+    assert [c.text for c in cut.document.chunks] == ["Variables", "Shadowing", "A new let shadows."]

@@ -276,16 +276,25 @@ class CoursePointers:
             str(c.id): {t.stem for t in content_tokens(f"{c.title} {c.definition}")}
             for c in self._linked or self._lesson
         }
+        self._task = exercise.description
 
     def concepts_for(self, criterion: str) -> list[Concept]:
-        """The concepts behind a criterion: those sharing most of its words."""
+        """The concepts behind a criterion: those sharing most of its words, else most of the
+        task's (a criterion such as "the output matches" names no concept, the listing does),
+        else the linked concepts or the lesson's first: a learner who missed something is
+        always sent back to where the lesson teaches it."""
+        for text in (criterion, self._task):
+            found = self._sharing_most_words(text)
+            if found:
+                return found
+        return list(self._linked or self._lesson[:1])
+
+    def _sharing_most_words(self, text: str) -> list[Concept]:
         candidates = self._linked or self._lesson
-        stems = {t.stem for t in content_tokens(criterion)}
+        stems = {t.stem for t in content_tokens(text)}
         scored = [(len(stems & self._concept_stems[str(c.id)]), c) for c in candidates]
         best = max((score for score, _ in scored), default=0)
-        if best == 0:
-            return list(self._linked)
-        return [c for score, c in scored if score == best]
+        return [c for score, c in scored if score == best] if best else []
 
     def locations(self, concepts: Sequence[Concept]) -> list[dict[str, Any]]:
         """Each concept's references into materials the course still has."""

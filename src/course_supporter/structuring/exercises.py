@@ -59,6 +59,13 @@ def _shorten(text: str, limit: int = MAX_LISTING_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rsplit("\n", 1)[0] + "\n…"
 
 
+def _telling_line(output: str) -> str:
+    """The line of an output a prediction must get right: its last one with text in it (not
+    the ellipsis of a shortened listing)."""
+    lines = [line.strip() for line in output.splitlines()]
+    return next((line[:160] for line in reversed(lines) if line not in ("", "…")), "")
+
+
 def _prose_before(chunks: Sequence[Chunk], index: int) -> str:
     for chunk in reversed(chunks[:index]):
         if chunk.kind is ChunkKind.CODE:
@@ -110,8 +117,7 @@ def listing_exercises(
                     reference_solution=shown,
                     grading_criteria=[
                         _statement(
-                            f"The predicted output matches the lesson's: "
-                            f"{shown.strip().splitlines()[-1][:160]}"
+                            f"The predicted output matches the lesson's: {_telling_line(shown)}"
                         ),
                         "The explanation points to the lines of the listing that produce it.",
                         *(

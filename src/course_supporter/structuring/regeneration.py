@@ -127,7 +127,18 @@ def _merge_pair(
         fields = old.fields if kept or new is None else new.fields
         return StructureNode(old.kind, dict(fields), old.origin, old.id, children)
     assert new is not None
-    return replace(new, children=children)
+    return replace(new, id=old.id if _same_item(old, new) else None, children=children)
+
+
+def _same_item(old: StructureNode, new: StructureNode) -> bool:
+    """Whether a fresh generated item takes over its current twin's id.
+
+    A module or lesson is the place it holds, so it keeps its id whatever its new title; a
+    concept or exercise keeps it only when it is recognisably the same (same title, or
+    description). Ids that survive an unchanged regeneration keep the diff to what really
+    changed, and keep valid the exercise ids a learners' platform stored.
+    """
+    return bool(CHILD_KINDS[old.kind]) or _text_key(old) == _text_key(new)
 
 
 def _fresh(node: StructureNode | None) -> StructureNode | None:
@@ -163,11 +174,8 @@ def _pair(
 def _same_text(current: list[StructureNode], fresh: list[StructureNode]) -> list[tuple[int, int]]:
     """The longest run, in order, of current and fresh items with the same text."""
 
-    def key(node: StructureNode) -> str:
-        return " ".join(node.key_text.casefold().split())
-
-    old_keys = [key(n) if n.origin != AUTHORED else None for n in current]
-    new_keys = [key(n) for n in fresh]
+    old_keys = [_text_key(n) if n.origin != AUTHORED else None for n in current]
+    new_keys = [_text_key(n) for n in fresh]
     rows, cols = len(old_keys), len(new_keys)
     best = [[0] * (cols + 1) for _ in range(rows + 1)]
     for a in range(rows - 1, -1, -1):
@@ -189,6 +197,10 @@ def _same_text(current: list[StructureNode], fresh: list[StructureNode]) -> list
     return matches
 
 
+def _text_key(node: StructureNode) -> str:
+    return " ".join(node.key_text.casefold().split())
+
+
 # What to regenerate from: the parts of the materials behind one module or lesson.
 
 _NUMBERING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z](?:\.\d{1,2})+\.?)\s+")
@@ -203,7 +215,9 @@ class PartLocations:
     spans: list[tuple[float, float]] = dataclass_field(default_factory=list)
     urls: set[str] = dataclass_field(default_factory=set)
 
-    def holds(self, chunk: Chunk) -> bool:
+    def holds(self, chunk: Chunk, label: str) -> bool:
+        """Whether the part points at `chunk` of the material called `label` (an uploaded
+        page is cited as `label#anchor`, a fetched one by its URL)."""
         ref = chunk.ref
         if ref.page is not None and (ref.page in self.pages or self._page_range_hit(chunk)):
             return True
@@ -213,8 +227,8 @@ class PartLocations:
             end = ref.end_seconds if ref.end_seconds is not None else ref.start_seconds
             if any(ref.start_seconds <= high and end >= low for low, high in self.spans):
                 return True
-        if ref.url is not None:
-            address = ref.url.split("#", 1)[0].rstrip("/")
+        if ref.url is not None or ref.anchor:
+            address = (ref.url or label).split("#", 1)[0].rstrip("/")
             anchored = f"{address}#{ref.anchor}" if ref.anchor else address
             return anchored in self.urls or address in self.urls
         return False
@@ -287,7 +301,7 @@ def part_materials(
             if heading and _title_key(chunk.text) in titles:
                 for inner in _section(chunks, index):
                     keep[inner] = True
-            elif where is not None and where.holds(chunk):
+            elif where is not None and where.holds(chunk, material.label):
                 for inner in _section(chunks, _enclosing_heading(chunks, index)):
                     keep[inner] = True
         if not any(keep):
