@@ -117,3 +117,24 @@ def test_agreement_statistics_match_hand_computed_values() -> None:
     # One rating off by two of three on a 0-2 scale: kappa = 1 - 4/(expected disagreements).
     kappa = quadratic_weighted_kappa([0, 2, 2], [0, 0, 2], 3)
     assert kappa is not None and 0 < kappa < 1
+
+
+def test_rubric_words_ask_for_the_subject_and_a_bare_rubric_for_the_reference() -> None:
+    listing = 'fn main() {\n    let mut x = 5;\n    x = 6;\n    println!("{x}");\n}'
+    question = GradingQuestion(
+        "Write code that does what this listing does, then change one part of it and say "
+        f"what changes:\n\n{listing}",
+        listing,
+        (
+            "The code does what the lesson's listing does.",
+            "The code uses Mut as the listing does.",
+            "The answer names the part it changed and describes its effect correctly.",
+        ),
+    )
+    grader = OfflineGrader(question)
+    reference = grader.grade(listing)
+    assert [c.status for c in reference.criteria][:2] == ["met", "met"]
+    # The reference does not change anything, as the task asks: not full marks, not zero.
+    assert reference.label == "partially_correct"
+    unrelated = grader.grade("I would print hello world in Python.")
+    assert unrelated.label == "incorrect" and unrelated.score < reference.score

@@ -7,7 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -117,6 +117,37 @@ class Token:
     end: int
 
 
+RUBRIC_WORDS = frozenset(
+    stem(word)
+    for word in [
+        "answer",
+        "code",
+        "listing",
+        "lesson",
+        "explanation",
+        "explain",
+        "learner",
+        "student",
+        "response",
+        "correct",
+        "correctly",
+        "mention",
+        "state",
+        "describe",
+        "name",
+        "use",
+        "say",
+        "match",
+        "predicted",
+        "predict",
+        "report",
+    ]
+)
+"""Words a criterion uses to talk about the answer, not about the subject: `The code uses
+Mut as the listing does` asks for `mut`. A criterion with nothing else (`The code does what
+the lesson's listing does`) is judged by how much of the reference the answer covers."""
+
+
 def content_tokens(text: str) -> list[Token]:
     """The text's content words, stemmed, with their character span."""
     tokens = []
@@ -220,7 +251,7 @@ class OfflineGrader:
         self.question = question
         self._question_stems = frozenset(t.stem for t in content_tokens(question.question))
         self._reference = self._target(question.reference)
-        self._criteria = [self._target(text) for text in question.criteria]
+        self._criteria = [self._criterion_target(text) for text in question.criteria]
         self._reviewed: list[tuple[_Answer, float, float]] = []
         for review in reviews:
             answer = self._answer(review.answer)
@@ -263,12 +294,17 @@ class OfflineGrader:
         elif self.question.reference.strip():
             yield self._reference, "Covers the reference solution"
 
-    def _target(self, text: str) -> _Target:
+    def _target(self, text: str, skip: frozenset[str] = frozenset()) -> _Target:
         weights: dict[str, float] = {}
-        stems = [t.stem for t in content_tokens(text)]
+        stems = [t.stem for t in content_tokens(text) if t.stem not in skip]
         for s in stems:
             weights[s] = QUESTION_WORD_WEIGHT if s in self._question_stems else 1.0
         return _Target(text, weights, frozenset(itertools.pairwise(stems)), sum(weights.values()))
+
+    def _criterion_target(self, text: str) -> _Target:
+        """What a criterion asks for: its subject words, or the reference when it has none."""
+        target = self._target(text, skip=RUBRIC_WORDS)
+        return target if target.total else replace(self._reference, text=text)
 
     def _answer(self, text: str) -> _Answer:
         tokens = content_tokens(text)
