@@ -92,6 +92,19 @@ def test_heading_levels_are_relative_to_the_page_top_heading(settings: Settings)
     assert document.chunks[3].emphasis == ["detail"]
 
 
+def test_the_text_after_an_html_comment_is_kept(settings: Settings) -> None:
+    # As the Rust book writes it: a comment for its link checker inside a sentence.
+    html = (
+        b"<html><body><main><h1 id='v'>Variables</h1><p>Add <code>mut</code> as you did in "
+        b"<a href='ch02.html#s'>Chapter\n2</a><!-- ignore -->. Adding <code>mut</code> also "
+        b"conveys intent.</p><p>A second paragraph, so that the page has a main content.</p>"
+        b"</main></body></html>"
+    )
+    document = _fetched(settings, html, "https://example.org/ch03.html")
+    texts = [c.text for c in document.chunks]
+    assert "Add mut as you did in Chapter 2. Adding mut also conveys intent." in texts
+
+
 async def test_redirect_stub_is_refused_with_its_target(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "ch17-00-oop.html"
     path.write_text(

@@ -80,6 +80,9 @@ def main_content(html: str, label: str, url: str | None = None) -> HtmlContent:
     except (etree.ParserError, ValueError):
         raise IngestionError(f"{label} is not a readable HTML page") from None
     _refuse_redirect_stub(tree, label)
+    # Comments go, the text after them stays (`Chapter 2</a><!-- ignore -->. Adding mut`):
+    # the extractor drops a comment's tail with it.
+    etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
     page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
     anchors = _heading_anchors(tree)
     for element in tree.xpath(_CHROME):
