@@ -6,7 +6,7 @@ import uuid
 
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.merge import MaterialDocument
-from course_supporter.structuring.exercises import listing_exercises
+from course_supporter.structuring.exercises import listing_exercises, procedure_exercise
 from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.quality import assess, is_fragment, misses
 from course_supporter.structuring.references import drop_missing_references
@@ -392,3 +392,20 @@ def test_a_long_output_is_predicted_by_a_line_it_really_shows() -> None:
     assert criterion.startswith("The predicted output matches the lesson's: ")
     quoted = criterion.removeprefix("The predicted output matches the lesson's: ").rstrip(".")
     assert quoted and quoted != "…" and quoted in predict.reference_solution
+
+
+def test_the_same_command_run_after_each_listing_is_no_procedure() -> None:
+    chunks = [
+        para("Run the program again:"),
+        code("$ cargo run\n   Compiling variables v0.1.0"),
+        para("Change the listing and save it."),
+        code("$ cargo run\n   Compiling variables v0.1.0"),
+    ]
+    only_repeats = [c for c in chunks if c.kind is ChunkKind.CODE]
+    assert procedure_exercise("Variables", only_repeats, level=2) is None
+    exercise = procedure_exercise("Variables", chunks, level=2)
+    assert exercise is not None
+    assert exercise.reference_solution.splitlines() == [
+        "1. Run `cargo run`.",
+        "2. Change the listing and save it.",
+    ]

@@ -188,12 +188,14 @@ def usage_exercise(text: str, level: int) -> Exercise | None:
 
 
 def _steps(chunks: Sequence[Chunk]) -> list[str]:
-    """The longest run of numbered or imperative steps, and shell commands, in order."""
+    """The longest run of numbered or imperative steps, and shell commands, in order; a step
+    said again (`cargo run` after each change of a listing) counts once, and a run needs two
+    different steps to be a procedure."""
     best: list[str] = []
     run: list[str] = []
     for chunk in chunks:
         if chunk.kind is ChunkKind.HEADING:
-            best, run = max(best, run, key=len), []
+            best, run = max(best, _distinct(run), key=len), []
             continue
         text = clean_text(chunk.text) if chunk.kind is not ChunkKind.CODE else chunk.text
         if chunk.kind is ChunkKind.CODE:
@@ -209,8 +211,12 @@ def _steps(chunks: Sequence[Chunk]) -> list[str]:
             line = clean_text(line)
             if STEP_NUMBER.match(line) or (IMPERATIVE.match(line) and complete_sentence(line)):
                 run.append(STEP_NUMBER.sub("", line))
-    best = max(best, run, key=len)
+    best = max(best, _distinct(run), key=len)
     return best[:MAX_STEPS] if len(best) >= 2 else []
+
+
+def _distinct(steps: list[str]) -> list[str]:
+    return list(dict.fromkeys(steps))
 
 
 def procedure_exercise(title: str, chunks: Sequence[Chunk], level: int) -> Exercise | None:
