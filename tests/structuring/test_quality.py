@@ -11,6 +11,7 @@ from course_supporter.structuring.offline import structure_offline
 from course_supporter.structuring.quality import assess, is_fragment, misses
 from course_supporter.structuring.references import drop_missing_references
 from course_supporter.structuring.schemas import CourseStructure
+from course_supporter.structuring.terms import acceptable_term
 
 SITE = "The Rust Programming Language"
 
@@ -409,3 +410,10 @@ def test_the_same_command_run_after_each_listing_is_no_procedure() -> None:
         "1. Run `cargo run`.",
         "2. Change the listing and save it.",
     ]
+
+
+def test_a_command_line_is_not_a_concept() -> None:
+    for command in ("cargo new variables", "cargo run", "npm install --save", "git commit"):
+        assert not acceptable_term(command), command
+    for term in ("Cargo", "Git branch", "match", "Vec<T>", "Make target"):
+        assert acceptable_term(term), term

@@ -60,6 +60,11 @@ LEADING_ARTICLE = re.compile(r"^(?:an?|the)\s+(?=\S)", re.IGNORECASE)
 WORD = re.compile(r"[\w'\u2019+#-]+")
 CODE_TOKEN = re.compile(r"^[A-Za-z_][\w.:!]*(?:<[\w, <>&']*>|\(\))?$")
 CODE_NOISE = re.compile(r"[{};=\"$\\|]|\(\S|//|->|=>|^\W|\.\.\.")
+COMMAND_LINE = re.compile(
+    r"^(?:cargo|rustc|rustup|npm|npx|yarn|pnpm|git|pip3?|python3?|uv|poetry|docker|kubectl|"
+    r"apt(?:-get)?|brew|curl|wget|mkdir|sudo|javac|mvn|gradle|dotnet|gcc|clang)\s+\S"
+)
+"""A command line as a material marks it (`cargo new variables`): what to type, not a term."""
 COMPLETE_SENTENCE = re.compile(r"^[\"'“(`A-Z0-9].*[.!?][\"'”)]?$", re.DOTALL)
 SIGNPOST = re.compile(
     r"^(?:(?:so|okay|ok|now|next|then|and|finally|lastly|first|alright|all right|right)[,.]?\s+)*"
@@ -245,7 +250,7 @@ def acceptable_term(term: str) -> bool:
     words = term.split()
     if not words or len(term) > MAX_TERM_CHARS or len(words) > MAX_TERM_WORDS:
         return False
-    if CODE_NOISE.search(term) or term.isdigit():
+    if CODE_NOISE.search(term) or term.isdigit() or COMMAND_LINE.match(term):
         return False
     lowered = [w.lower().strip(".,;:!?'\"()") for w in words]
     if lowered[0] in FUNCTION_WORDS or lowered[-1] in FUNCTION_WORDS:
