@@ -14,9 +14,9 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -249,7 +249,9 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
 
     # Learners answer the published version: publish the generated one.
     expect(page.locator("[data-published-version='none']")).to_be_visible()
-    page.locator(".publication").get_by_role("button", name=re.compile(r"^Publish version \d+")).click()
+    page.locator(".publication").get_by_role(
+        "button", name=re.compile(r"^Publish version \d+")
+    ).click()
     expect(page.locator(".publication p")).to_contain_text("is published", timeout=30_000)
     watched.shoot("06b-published")
 
@@ -352,9 +354,7 @@ def author_the_structure(watched: Watched, server: ApiServer, key: str, tmp_path
     """The authoring loop in the panel, each step checked against the API behind it."""
     page = watched.page
     course_id = page.url.rsplit("/", 1)[-1]
-    with httpx.Client(
-        base_url=f"{server.base_url}/api/v1", headers={"X-API-Key": key}
-    ) as api:
+    with httpx.Client(base_url=f"{server.base_url}/api/v1", headers={"X-API-Key": key}) as api:
 
         def structure() -> dict[str, Any]:
             found: dict[str, Any] = api.get(f"/courses/{course_id}").json()
@@ -464,6 +464,28 @@ def author_the_structure(watched: Watched, server: ApiServer, key: str, tmp_path
         page.keyboard.press("Alt+ArrowDown")
         expect(lessons.nth(1).locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
         assert lessons_of(0)[0]["id"] == lesson_id
+
+        # An exercise's criteria, one per line; a concept deleted after a second confirmation.
+        criteria = lesson.locator(".exercise [data-field='criteria']").first
+        criteria.click()
+        criteria_editor = lesson.locator(".exercise form.editor").first
+        criteria_editor.get_by_label("Criteria").fill(f"Names the command\nSays why {XSS}")
+        criteria_editor.get_by_role("button", name="Save").click()
+        expect(lesson.locator(".exercise [data-field='criteria'] li").first).to_have_text(
+            "Names the command"
+        )
+        exercise = lessons_of(0)[0]["exercises"][0]
+        assert exercise["criteria"] == ["Names the command", f"Says why {XSS}"]
+        concepts = lesson.locator(".concept")
+        before_delete = concepts.count()
+        doomed = lessons_of(0)[0]["concepts"][-1]["title"]
+        lesson.get_by_role("button", name=f"Delete concept {doomed}").click()
+        lesson.get_by_role("button", name="Keep").click()
+        expect(concepts).to_have_count(before_delete)
+        lesson.get_by_role("button", name=f"Delete concept {doomed}").click()
+        lesson.get_by_role("button", name="Delete for good").click()
+        expect(concepts).to_have_count(before_delete - 1)
+        assert doomed not in [item["title"] for item in lessons_of(0)[0]["concepts"]]
 
         # Regenerate the module with instructions: the offline structurer says it ignored them,
         # and the edited title is kept.

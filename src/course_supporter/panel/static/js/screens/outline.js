@@ -3,7 +3,7 @@
 // drop or with Move up / Move down (Alt+Arrow), one module or lesson regenerated with
 // instructions. Every write carries the structure's ETag; a 412 reloads and keeps the text.
 import * as api from "../api.js";
-import { announce, h, message, replaceChildren } from "../dom.js";
+import { announce, append, h, message, replaceChildren } from "../dom.js";
 import { deleteButton, editHint, editable, keepOpenEditors, originBadge } from "../editing.js";
 import { watchJob } from "../live.js";
 import { conceptReferences, lessonReferences } from "../references.js";
@@ -344,12 +344,12 @@ export function outlineEditor({ courseId, materials, stops, onReviewed, reload }
     const remove = deleteButton(`concept ${concept.title}`, "Delete this concept? ", () =>
       change("DELETE", `/courses/${courseId}/concepts/${concept.id}`, undefined, `Concept ${concept.title} deleted`),
     );
-    element.append(
+    append(element, [
       itemHeader("concept", concept, lesson, h("span", { class: "concept-title-line" }, handle, field(concept, "concept", "title", "Concept title", { className: "concept-title" })), remove),
       h("div", { class: "concept-body" }, field(concept, "concept", "definition", "Definition", { kind: "text", tag: "p" })),
       h("div", { class: "concept-examples" }, h("span", { class: "field-name" }, "Examples"), field(concept, "concept", "examples", "Examples", { kind: "list", tag: "div" })),
       refs.length ? h("ul", { class: "refs", "aria-label": `Where ${concept.title} is explained` }, refs) : null,
-    );
+    ]);
     return element;
   }
 
@@ -382,7 +382,7 @@ export function outlineEditor({ courseId, materials, stops, onReviewed, reload }
     const remove = deleteButton(`lesson ${lesson.title}`, "Delete this lesson with its concepts and exercises? ", () =>
       change("DELETE", `/courses/${courseId}/lessons/${lesson.id}`, undefined, `Lesson ${lesson.title} deleted`),
     );
-    element.append(
+    append(element, [
       itemHeader("lesson", lesson, module, h("h4", { class: "lesson-title" }, handle, field(lesson, "lesson", "title", "Lesson title")), remove),
       lessonRefs.length ? h("ul", { class: "refs", "aria-label": `Sources of ${lesson.title}` }, lessonRefs) : null,
       h("h5", {}, "Concepts"),
@@ -396,14 +396,14 @@ export function outlineEditor({ courseId, materials, stops, onReviewed, reload }
         write("POST", `/courses/${courseId}/exercises`, { lesson_id: lesson.id, ...values }),
       ),
       regenerateForm("lesson", lesson),
-    );
+    ]);
     return element;
   }
 
   function moduleItem(module) {
     const element = h("li", { class: "module", "data-origin": module.origin });
     const handle = movable(element, "module", module, null);
-    element.append(
+    append(element, [
       itemHeader("module", module, null, h("h3", { class: "module-title" }, handle, field(module, "module", "title", "Module title"))),
       h("div", { class: "module-fields" },
         h("span", { class: "field-name" }, "Description"),
@@ -416,7 +416,7 @@ export function outlineEditor({ courseId, materials, stops, onReviewed, reload }
         write("POST", `/courses/${courseId}/lessons`, { module_id: module.id, ...values }),
       ),
       regenerateForm("module", module),
-    );
+    ]);
     return element;
   }
 
