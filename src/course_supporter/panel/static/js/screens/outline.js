@@ -310,7 +310,7 @@ export function outlineEditor({ courseId, materials, stops, onReviewed, reload }
     const notes = [];
     if (job.status === "succeeded") {
       notes.push(`Version ${result.version}: ${result.lessons} lessons, ${result.concepts} concepts, ${result.exercises} exercises in the course.`);
-      if (result.instructions) notes.push(`Instructions: ${result.instructions}.`);
+      if (result.instructions) notes.push(`The instructions were ${result.instructions}.`);
       else notes.push("No instructions were given.");
     }
     const bar = running
