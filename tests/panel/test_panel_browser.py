@@ -1,9 +1,12 @@
 """The author panel in headless Chromium against a real server on loopback.
 
 The author's path end to end — sign in, create a course, upload two files with progress, watch
-them reach done, generate, read the outline, publish it, answer an exercise, review it, read the
-costs and the key — with a `<script>` in every text field and a screenshot of every step at 1280 and
-390 px in PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
+them reach done, generate, read the outline, publish it, answer an exercise, review it; correct
+the structure in place (with a 412 from a change behind the panel's back), reorder lessons by drag
+and drop and by keyboard, regenerate a module with instructions, read the history and a diff,
+restore a version, see the stale banner, publish from the history; read the costs and the key —
+with a `<script>` in every text field and a screenshot of every step at 1280 and 390 px in
+PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
 user text, any CSP violation or a request leaving the server fails the run. Chromium is
 Debian's (`/usr/bin/chromium`); with REQUIRE_SERVICES=1 a missing Chromium fails.
 """
