@@ -1,9 +1,12 @@
 """The author panel in headless Chromium against a real server on loopback.
 
 The author's path end to end — sign in, create a course, upload two files with progress, watch
-them reach done, generate, read the outline, publish it, answer an exercise, review it, read the
-costs and the key — with a `<script>` in every text field and a screenshot of every step at 1280 and
-390 px in PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
+them reach done, generate, read the outline, publish it, answer an exercise, review it; correct
+the structure in place (with a 412 from a change behind the panel's back), reorder lessons by drag
+and drop and by keyboard, regenerate a module with instructions, read the history and a diff,
+restore a version, see the stale banner, publish from the history; read the costs and the key —
+with a `<script>` in every text field and a screenshot of every step at 1280 and 390 px in
+PANEL_SCREENSHOTS (default var/screenshots/panel). Any dialog, any script run from
 user text, any CSP violation or a request leaving the server fails the run. Chromium is
 Debian's (`/usr/bin/chromium`); with REQUIRE_SERVICES=1 a missing Chromium fails.
 """
@@ -16,6 +19,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -240,7 +244,7 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     modules = page.locator(".outline .module")
     expect(modules.first).to_be_visible()
     assert page.locator(".outline .lesson").count() >= 2
-    assert page.locator(".outline .concepts dt").count() >= 2
+    assert page.locator(".outline .concept").count() >= 2
     # The lecture's lesson and concepts name the video and the timecode.
     lecture = page.locator(".outline .lesson", has=page.locator(".ref-video")).first
     expect(lecture.locator(".refs .ref-video").first).to_contain_text(" at 00:00:")
@@ -248,7 +252,9 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
 
     # Learners answer the published version: publish the generated one.
     expect(page.locator("[data-published-version='none']")).to_be_visible()
-    page.get_by_role("button", name=re.compile(r"^Publish version \d+")).click()
+    page.locator(".publication").get_by_role(
+        "button", name=re.compile(r"^Publish version \d+")
+    ).click()
     expect(page.locator(".publication p")).to_contain_text("is published", timeout=30_000)
     watched.shoot("06b-published")
 
@@ -276,6 +282,8 @@ def test_the_authors_path(watched: Watched, server: ApiServer, tmp_path: Path) -
     expect(overall).to_contain_text("Overall")
     expect(overall.locator("td").first).to_have_text("1")
     watched.shoot("08-review-agreement")
+
+    author_the_structure(watched, server, key, tmp_path)
 
     # The cost report as charts by day and by action.
     page.get_by_role("link", name="Costs").click()
@@ -343,3 +351,210 @@ def test_the_course_list_deletes_after_a_confirmation(watched: Watched, server: 
     page.reload()
     expect(page.get_by_text("No courses yet.")).to_be_visible()  # still signed in, still gone
     assert watched.dialogs == []
+
+
+def author_the_structure(watched: Watched, server: ApiServer, key: str, tmp_path: Path) -> None:
+    """The authoring loop in the panel, each step checked against the API behind it."""
+    page = watched.page
+    course_id = page.url.rsplit("/", 1)[-1]
+    with httpx.Client(base_url=f"{server.base_url}/api/v1", headers={"X-API-Key": key}) as api:
+
+        def structure() -> dict[str, Any]:
+            found: dict[str, Any] = api.get(f"/courses/{course_id}").json()
+            return found
+
+        def lessons_of(module_index: int) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = structure()["structure"]["modules"][module_index][
+                "lessons"
+            ]
+            return found
+
+        module = page.locator(".outline .module").first
+        lessons = module.locator(":scope > ol.lessons > li.lesson")
+        lesson = lessons.first
+        lesson_id = lessons_of(0)[0]["id"]
+        title = lesson.locator(".lesson-title .editable")
+
+        # Edit a lesson title in place: click, type, Save.
+        title.click()
+        editor = lesson.locator("form.editor")
+        editor.get_by_label("Lesson title").fill("Branches, first try")
+        editor.get_by_role("button", name="Save").click()
+        expect(title).to_have_text("Branches, first try")
+        expect(title).to_be_focused()
+        expect(lesson.locator(":scope > .item-head .origin")).to_have_text("edited")
+
+        # Someone changes the course behind the panel's back: the panel's next save is a 412,
+        # the outline reloads and the typed text stays in the field; saving again applies it.
+        behind = structure()["version"]
+        changed = api.patch(
+            f"/courses/{course_id}/lessons/{lesson_id}",
+            json={"title": "Changed behind the panel"},
+            headers={"If-Match": f'"{behind}"'},
+        )
+        assert changed.status_code == 200, changed.text
+        title.click()
+        mine = f"Branches by hand {XSS}"
+        editor.get_by_label("Lesson title").fill(mine)
+        editor.get_by_role("button", name="Save").click()
+        expect(editor.get_by_role("alert")).to_contain_text(
+            re.compile("someone else changed this course; reloaded", re.IGNORECASE)
+        )
+        expect(page.locator(".outline > p.muted")).to_contain_text(f"Version {behind + 1},")
+        expect(editor.get_by_label("Lesson title")).to_have_value(mine)
+        expect(editor.get_by_label("Lesson title")).to_be_focused()
+        watched.shoot("08a-conflict")
+        editor.get_by_role("button", name="Save").click()
+        expect(title).to_have_text(mine)
+        kept = next(item for item in lessons_of(0) if item["id"] == lesson_id)
+        assert (kept["title"], kept["origin"]) == (mine, "edited")
+        watched.shoot("08b-edited")
+
+        # The keyboard: Enter opens a field, Escape leaves it unchanged; a concept's
+        # definition gets markup; a refusal (an empty title) shows the API's message.
+        definition = lesson.locator(".concept .concept-body .editable").first
+        before = definition.inner_text()
+        definition.focus()
+        page.keyboard.press("Enter")
+        concept_editor = lesson.locator(".concept form.editor").first
+        expect(concept_editor.get_by_label("Definition")).to_be_focused()
+        page.keyboard.type(" more")
+        page.keyboard.press("Escape")
+        expect(definition).to_have_text(before)
+        expect(definition).to_be_focused()
+        page.keyboard.press("Enter")
+        concept_editor.get_by_label("Definition").fill(f"A pointer {XSS}")
+        concept_editor.get_by_role("button", name="Save").click()
+        expect(lesson.locator(".concept .concept-body .editable").first).to_have_text(
+            f"A pointer {XSS}"
+        )
+        module.locator(":scope > .item-head .editable").click()
+        module_editor = module.locator(":scope > .item-head form.editor")
+        module_editor.get_by_label("Module title").fill("   ")
+        module_editor.get_by_role("button", name="Save").click()
+        expect(module_editor.get_by_role("alert")).to_contain_text("title")
+        module_editor.get_by_role("button", name="Cancel").click()
+
+        # Add a lesson to the module, then put it first by drag and drop, and back by keyboard.
+        add = module.locator(":scope > details.add")
+        add.locator("summary").click()
+        add.get_by_label("Lesson title").fill(f"Practice {XSS}")
+        add.locator("button[type=submit]").click()
+        expect(lessons).to_have_count(len(lessons_of(0)))
+        added = lessons.last
+        expect(added.locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
+        expect(added.locator(":scope > .item-head .origin")).to_have_text("authored")
+        count = lessons.count()
+        assert count >= 2
+        # Playwright cannot scroll in the middle of a drag: the whole page fits on the screen.
+        tall = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": WIDE, "height": tall + 100})
+        lessons.last.locator(".lesson-title .drag-handle").drag_to(
+            lessons.first, target_position={"x": 40, "y": 4}
+        )
+        expect(lessons.first.locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
+        page.set_viewport_size({"width": WIDE, "height": 900})
+        assert lessons_of(0)[0]["title"] == f"Practice {XSS}"
+        watched.shoot("08c-dragged")
+        down = lessons.first.locator(":scope > .item-head [data-move='down']")
+        down.focus()
+        page.keyboard.press("Enter")
+        expect(lessons.nth(1).locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
+        assert lessons_of(0)[1]["title"] == f"Practice {XSS}"
+        expect(lessons.nth(1).locator(":scope > .item-head [data-move='down']")).to_be_focused()
+        page.keyboard.press("Alt+ArrowUp")
+        expect(lessons.first.locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
+        page.keyboard.press("Alt+ArrowDown")
+        expect(lessons.nth(1).locator(".lesson-title .editable")).to_have_text(f"Practice {XSS}")
+        assert lessons_of(0)[0]["id"] == lesson_id
+
+        # An exercise's criteria, one per line; a concept deleted after a second confirmation.
+        criteria = lesson.locator(".exercise [data-field='criteria']").first
+        criteria.click()
+        criteria_editor = lesson.locator(".exercise form.editor").first
+        criteria_editor.get_by_label("Criteria").fill(f"Names the command\nSays why {XSS}")
+        criteria_editor.get_by_role("button", name="Save").click()
+        expect(lesson.locator(".exercise [data-field='criteria'] li").first).to_have_text(
+            "Names the command"
+        )
+        exercise = lessons_of(0)[0]["exercises"][0]
+        assert exercise["criteria"] == ["Names the command", f"Says why {XSS}"]
+        concepts = lesson.locator(".concept")
+        before_delete = concepts.count()
+        doomed = lessons_of(0)[0]["concepts"][-1]["title"]
+        lesson.get_by_role("button", name=f"Delete concept {doomed}").click()
+        lesson.get_by_role("button", name="Keep").click()
+        expect(concepts).to_have_count(before_delete)
+        lesson.get_by_role("button", name=f"Delete concept {doomed}").click()
+        lesson.get_by_role("button", name="Delete for good").click()
+        expect(concepts).to_have_count(before_delete - 1)
+        assert doomed not in [item["title"] for item in lessons_of(0)[0]["concepts"]]
+
+        # Regenerate the module with instructions: the offline structurer says it ignored them,
+        # and the edited title is kept.
+        regenerate = module.locator(":scope > details.regenerate")
+        regenerate.locator("summary").click()
+        instructions = regenerate.get_by_label("Instructions for the model (optional)")
+        instructions.fill(f"Shorter lessons {XSS}")
+        expect(regenerate).to_contain_text(f"{len('Shorter lessons ' + XSS)} / 2000 characters")
+        regenerate.get_by_role("button", name="Regenerate module").click()
+        done = page.locator(".regen-status [data-job-status='succeeded']")
+        expect(done).to_be_visible(timeout=120_000)
+        expect(page.locator(".regen-status")).to_contain_text(
+            "ignored: the offline structurer takes no instructions"
+        )
+        expect(page.locator(".outline .lesson-title .editable", has_text=mine)).to_have_count(1)
+        kept = next(item for item in lessons_of(0) if item["id"] == lesson_id)
+        assert (kept["title"], kept["origin"]) == (mine, "edited")
+        watched.shoot("08d-regenerated")
+
+        # The history: every step is a version; the diff from the generated one names the
+        # title change; any version reads back read-only; one is restored as a new version.
+        history = page.locator("section[aria-labelledby='history-title']")
+        rows = history.locator("table.versions tbody tr")
+        expect(rows.first).to_have_attribute("data-kind", "regenerated")
+        generated = int(
+            history.locator("tr[data-kind='generated']").last.get_attribute("data-version") or 0
+        )
+        newest = int(rows.first.get_attribute("data-version") or 0)
+        assert newest >= generated + 6
+        history.get_by_label("From version").select_option(str(generated))
+        history.get_by_label("To version").select_option(str(newest))
+        history.get_by_role("button", name="Compare").click()
+        changed_items = history.locator(".diff-changed")
+        expect(changed_items).to_contain_text(f"lesson “{mine}”")
+        expect(changed_items.locator("del").first).to_be_visible()
+        expect(changed_items).to_contain_text(mine)
+        expect(history.locator(".diff-added")).to_contain_text(f"Practice {XSS}")
+        watched.shoot("08e-diff")
+        history.get_by_role("button", name=f"View version {generated}", exact=True).click()
+        expect(history.locator(f".version-view[data-version='{generated}']")).to_be_visible()
+        expect(history.locator(".version-view .lesson").first).not_to_contain_text(mine)
+        watched.shoot("08f-version")
+        restore_from = newest - 1
+        history.get_by_role("button", name=f"Restore version {restore_from}", exact=True).click()
+        history.get_by_role("button", name=f"Restore version {restore_from} for good").click()
+        expect(rows.first).to_have_attribute("data-kind", "restored")
+        expect(history).to_contain_text(f"Version {restore_from} restored as version {newest + 1}")
+        assert structure()["version"] == newest + 1
+        watched.shoot("08g-restored")
+
+        # A material added after the structure: the stale banner names it; Regenerate catches up.
+        page.locator("#material-files").set_input_files(str(TUTORIAL / "02-recording-changes.md"))
+        banner = page.locator(".stale-banner")
+        expect(banner).to_be_visible(timeout=120_000)
+        expect(banner.locator("[data-stale='added']")).to_contain_text("02-recording-changes.md")
+        assert structure()["stale"] is True
+        watched.shoot("08h-stale")
+        banner.get_by_role("button", name="Regenerate").click()
+        expect(banner).to_be_hidden(timeout=120_000)
+        assert structure()["stale"] is False
+        expect(page.locator(".outline .lesson-title .editable", has_text=mine)).to_have_count(1)
+
+        # Publish the newest version from the history.
+        latest = int(rows.first.get_attribute("data-version") or 0)
+        history.get_by_role("button", name=f"Publish version {latest}", exact=True).click()
+        expect(rows.first.locator(".published")).to_have_text("Published")
+        expect(page.locator(".publication p")).to_contain_text(f"Version {latest} is published")
+        assert api.get(f"/courses/{course_id}").json()["published_version"] == latest
+        watched.shoot("08i-published")

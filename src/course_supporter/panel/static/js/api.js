@@ -35,8 +35,14 @@ function failure(status, body, retryAfter, statusText) {
   return new ApiError(status, detail, retryAfter ? Number(retryAfter) : null);
 }
 
-export async function call(method, path, { body, key } = {}) {
+/** The structure's ETag for If-Match: its version, quoted ("0" before any structure). */
+export function structureTag(version) {
+  return `"${version ?? 0}"`;
+}
+
+export async function call(method, path, { body, key, ifMatch } = {}) {
   const headers = { "X-API-Key": key || storedKey() || "" };
+  if (ifMatch !== undefined) headers["If-Match"] = ifMatch;
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -58,9 +64,10 @@ export async function call(method, path, { body, key } = {}) {
 }
 
 export const get = (path, options) => call("GET", path, options);
-export const post = (path, body) => call("POST", path, { body });
+export const post = (path, body, options) => call("POST", path, { ...options, body });
 export const put = (path, body) => call("PUT", path, { body });
-export const remove = (path) => call("DELETE", path);
+export const patch = (path, body, options) => call("PATCH", path, { ...options, body });
+export const remove = (path, options) => call("DELETE", path, options);
 
 /** A multipart file upload through XMLHttpRequest, whose upload events report progress. */
 export function uploadFile(path, file, onProgress) {

@@ -1,9 +1,11 @@
-// One course: its materials (upload, add a URL, live status), generation, and the outline.
+// One course: its materials (upload, add a URL, live status), generation, the stale banner, the
+// outline the author edits (outline.js), version history (history.js) and publication.
 import * as api from "../api.js";
 import { announce, formatBytes, h, message, replaceChildren } from "../dom.js";
 import { watchJob, watchMaterials } from "../live.js";
-import { exercisePanel, agreementSection } from "./mentoring.js";
-import { conceptReferences, lessonReferences } from "../references.js";
+import { historySection } from "./history.js";
+import { agreementSection } from "./mentoring.js";
+import { outlineEditor } from "./outline.js";
 
 const STATUS_TEXT = {
   pending: "Waiting",
@@ -64,13 +66,17 @@ export function render(main, context, courseId) {
   }
 
   function showMaterials(items) {
+    let finished = false;
     for (const material of items) {
       const before = materials.get(material.id);
       if (before && before.status !== material.status && (material.status === "done" || material.status === "error")) {
         announce(`${material.filename || material.source_url}: ${STATUS_TEXT[material.status]}`);
+        finished = true;
       }
       materials.set(material.id, material);
     }
+    // A material read (again) may leave the structure stale: the banner comes with the course.
+    if (finished) loadCourse();
     replaceChildren(materialRows, items.map(materialRow));
     noMaterials.hidden = items.length > 0;
     materialsTable.hidden = items.length === 0;
@@ -172,34 +178,45 @@ export function render(main, context, courseId) {
     h("div", { class: "row" }, strategy, generateButton),
     jobStatus,
   );
-  generateForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  /** Generate the whole structure (again) and follow the job; resolves once it has ended. */
+  async function startGeneration() {
     generateButton.disabled = true;
+    let accepted;
     try {
-      const accepted = await api.post(`/courses/${courseId}/structure`, {
+      accepted = await api.post(`/courses/${courseId}/structure`, {
         strategy: strategy.value,
         wait_for_materials: true,
       });
+    } catch (error) {
+      replaceChildren(jobStatus, message(error.message));
+      generateButton.disabled = false;
+      return;
+    }
+    await new Promise((resolve) => {
       const stop = watchJob(accepted.job_id, (job, error) => {
         if (error) {
           replaceChildren(jobStatus, message(error.message));
           generateButton.disabled = false;
+          resolve();
           return;
         }
         showJob(job);
         if (job.status === "succeeded") {
           generateButton.disabled = false;
           announce("The structure is ready");
-          loadCourse();
+          loadCourse().then(resolve);
         } else if (job.status === "failed") {
           generateButton.disabled = false;
+          resolve();
         }
       });
       stops.add(stop);
-    } catch (error) {
-      replaceChildren(jobStatus, message(error.message));
-      generateButton.disabled = false;
-    }
+    });
+  }
+
+  generateForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    startGeneration();
   });
 
   function showJob(job) {
@@ -271,58 +288,43 @@ export function render(main, context, courseId) {
 
   // ---------------------------------------------------------------- outline
   const agreement = agreementSection(courseId);
-  const outline = h("div", { class: "outline" });
+  const outline = outlineEditor({ courseId, materials, stops, onReviewed: agreement.refresh, reload: loadCourse });
+  const history = historySection(courseId, loadCourse);
 
-  function showOutline(structure) {
-    if (!structure) {
-      replaceChildren(outline, message("No structure yet: add materials, then generate.", "info"));
+  // ---------------------------------------------------------------- stale banner
+  const staleBanner = h("div", { class: "stale-banner", role: "status", hidden: true });
+
+  function showStale(course) {
+    const stale = course.stale_materials || { added: [], changed: [], removed: [] };
+    if (!course.structure || !course.stale) {
+      staleBanner.hidden = true;
+      replaceChildren(staleBanner);
       return;
     }
-    const modules = h("ol", { class: "modules" });
-    for (const module of structure.modules) {
-      const lessons = h("ol", { class: "lessons" });
-      for (const lesson of module.lessons) {
-        const concepts = h("dl", { class: "concepts" });
-        for (const concept of lesson.concepts) {
-          const refs = conceptReferences(materials, concept);
-          concepts.append(
-            h("dt", {}, concept.title),
-            h("dd", {}, concept.definition, refs.length ? h("ul", { class: "refs", "aria-label": `Where ${concept.title} is explained` }, refs) : null),
-          );
-        }
-        const exercises = h("ol", { class: "exercises" });
-        for (const exercise of lesson.exercises) {
-          exercises.append(h("li", { class: "exercise" }, h("p", {}, exercise.description), exercisePanel(exercise, materials, stops, agreement.refresh)));
-        }
-        const lessonRefs = lessonReferences(materials, lesson);
-        lessons.append(
-          h(
-            "li",
-            { class: "lesson" },
-            h("h4", {}, lesson.title),
-            lessonRefs.length ? h("ul", { class: "refs", "aria-label": `Sources of ${lesson.title}` }, lessonRefs) : null,
-            lesson.concepts.length ? h("h5", {}, "Concepts") : null,
-            concepts,
-            lesson.exercises.length ? h("h5", {}, "Exercises") : null,
-            exercises,
-          ),
-        );
-      }
-      modules.append(
-        h(
-          "li",
-          { class: "module" },
-          h("h3", {}, module.title),
-          module.description ? h("p", { class: "muted" }, module.description) : null,
-          lessons,
-        ),
-      );
-    }
+    const named = (id) => {
+      const material = materials.get(id);
+      return material ? material.filename || material.source_url || id : "a removed material";
+    };
+    const groups = [
+      ["Added", stale.added],
+      ["Changed", stale.changed],
+      ["Removed", stale.removed],
+    ].filter(([, ids]) => ids.length);
+    const regenerateButton = h("button", { type: "button" }, "Regenerate");
+    regenerateButton.addEventListener("click", () => {
+      regenerateButton.disabled = true;
+      startGeneration().then(() => {
+        regenerateButton.disabled = false;
+      });
+      generateForm.scrollIntoView({ block: "nearest" });
+    });
     replaceChildren(
-      outline,
-      h("p", { class: "muted" }, `Version ${structure.version}, ${structure.strategy} strategy`),
-      modules,
+      staleBanner,
+      h("p", { class: "stale-title" }, "The materials changed since this structure was made; regenerate it to catch up (your edits are kept)."),
+      h("ul", { class: "stale-list" }, groups.map(([label, ids]) => h("li", { "data-stale": label.toLowerCase() }, `${label}: `, ids.map(named).join(", ")))),
+      regenerateButton,
     );
+    staleBanner.hidden = false;
   }
 
   // ---------------------------------------------------------------- the page
@@ -335,8 +337,10 @@ export function render(main, context, courseId) {
       for (const material of course.materials) {
         materials.set(material.id, { ...materials.get(material.id), ...material });
       }
-      showOutline(course.structure);
+      outline.show(course);
       showPublication(course);
+      showStale(course);
+      await history.refresh();
     } catch (error) {
       replaceChildren(pageStatus, message(error.status === 404 ? "This course does not exist (or was deleted)." : error.message));
     }
@@ -369,9 +373,11 @@ export function render(main, context, courseId) {
       "section",
       { class: "card", "aria-labelledby": "outline-title" },
       h("h2", { id: "outline-title" }, "Structure"),
+      staleBanner,
       publication,
-      outline,
+      outline.element,
     ),
+    history.element,
     agreement.element,
   );
   loadCourse().then(followMaterials);
