@@ -18,6 +18,7 @@ from course_supporter.config import Settings
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.fetching import check_url
+from course_supporter.ingestion.progress import ParseProgress, no_progress
 from course_supporter.ingestion.speech import (
     SPEECH_ENGINE,
     extract_audio,
@@ -44,11 +45,13 @@ class MediaProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def extract(self, path: Path, filename: str) -> SourceDocument:
+    async def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         model_path = require_speech_engine(self.settings)
         with tempfile.TemporaryDirectory(prefix="cs-audio-") as workdir:
             wav = await extract_audio(path, Path(workdir), self.settings, filename)
-            cues = await asyncio.to_thread(transcribe, wav, model_path)
+            cues = await asyncio.to_thread(transcribe, wav, model_path, progress)
         return _spoken_document(
             cues, Path(filename).stem, filename, self.settings, filename=filename
         )
