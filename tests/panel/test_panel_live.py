@@ -162,11 +162,11 @@ def seen(browser: Browser, server: ApiServer) -> Iterator[Seen]:
     context.close()
 
 
-def sign_in(page: Page, server: ApiServer, key: str) -> None:
+def sign_in(page: Page, server: ApiServer, key: str, state: str = "live") -> None:
     page.goto(server.base_url + "/app")
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", state)
 
 
 def test_materials_and_jobs_change_live_and_the_stream_resumes(
@@ -285,3 +285,36 @@ def test_the_webhooks_screen_registers_shows_the_secret_once_and_logs_deliveries
     expect(delivered).to_contain_text("204")
     assert pages.hooks, "the receiver got nothing"
     seen.shoot("07-webhook-deliveries")
+
+
+def test_without_the_stream_the_panel_says_offline_and_polls(
+    seen: Seen, server: ApiServer, pages: SlowPages
+) -> None:
+    """A proxy in front of the API that refuses the stream (503): the watches poll instead."""
+    page = seen.page
+    page.route(
+        "**/api/v1/events",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body='{"detail": "no streams here"}'
+        ),
+    )
+    seen.expected_errors.append(
+        "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
+    )
+    key = server.new_key("--rate-prep", "1000")
+    headers = {"X-API-Key": key}
+    course = httpx.post(
+        server.base_url + "/api/v1/courses", headers=headers, json={"title": "Polled"}
+    ).json()
+    sign_in(page, server, key, state="polling")
+    expect(page.locator("#live-state")).to_have_text("Offline")
+    page.goto(f"{server.base_url}/app#/courses/{course['id']}")
+    page.get_by_label("Web page address").fill(pages.url + "/polled.html")
+    page.get_by_role("button", name="Add page").click()
+    expect(page.locator("tr[data-status=processing]")).to_have_count(1)
+    listing = rf"/courses/{course['id']}/materials\?"
+    before = len(seen.gets(listing))
+    page.wait_for_timeout(3000)
+    assert len(seen.gets(listing)) - before >= 2, "it did not poll while the stream was refused"
+    seen.shoot("08-offline-polling")
+    expect(page.locator("tr[data-status=done]")).to_have_count(1, timeout=60_000)

@@ -67,17 +67,19 @@ async def extract_document(
     if source_type not in ALLOWED_EXTENSIONS:
         raise IngestionError(f"Unknown source type {source_type!r}")
     if url is not None and path is None:
-        return await _extract_url(source_type, url, settings)
+        return await _extract_url(source_type, url, settings, progress or no_progress)
     if path is None or url is not None:
         raise IngestionError("Give either a stored file or a URL for a material, not both")
     return await _extract_file(source_type, path, filename, settings, progress)
 
 
-async def _extract_url(source_type: str, url: str, settings: Settings) -> SourceDocument:
+async def _extract_url(
+    source_type: str, url: str, settings: Settings, progress: ParseProgress
+) -> SourceDocument:
     if source_type == "web":
         return await WebPageProcessor(settings).extract(url)
     if source_type == "video":
-        return await VideoPageProcessor(settings).extract(url)
+        return await VideoPageProcessor(settings).extract(url, progress)
     raise IngestionError(f"{source_type} materials are uploaded as files, not given as URLs")
 
 

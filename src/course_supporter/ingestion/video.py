@@ -98,7 +98,7 @@ class VideoPageProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def extract(self, url: str) -> SourceDocument:
+    async def extract(self, url: str, progress: ParseProgress = no_progress) -> SourceDocument:
         await check_url(url, self.settings)
         with tempfile.TemporaryDirectory(prefix="cs-video-") as workdir:
             ydl = _GuardedYoutubeDL(self._params(Path(workdir)), self.settings)
@@ -130,7 +130,7 @@ class VideoPageProcessor:
                 model_path = require_speech_engine(self.settings)
                 media = await self._in_thread(ydl, self._download_audio, ydl, info, Path(workdir))
                 wav = await extract_audio(media, Path(workdir), self.settings, url)
-                cues = await asyncio.to_thread(transcribe, wav, model_path)
+                cues = await asyncio.to_thread(transcribe, wav, model_path, progress)
         return _spoken_document(cues, title, url, self.settings, source_url=url)
 
     def _params(self, workdir: Path) -> dict[str, Any]:

@@ -128,8 +128,10 @@ async function readStream(body, mine) {
       const { value, done } = await reader.read();
       if (done || mine !== session) return;
       buffer += value;
-      const lines = buffer.split(/\r\n|\r|\n/);
-      buffer = lines.pop();
+      // A CR at the end may be the first half of a CRLF whose LF is in the next chunk.
+      const held = buffer.endsWith("\r") ? "\r" : "";
+      const lines = (held ? buffer.slice(0, -1) : buffer).split(/\r\n|\r|\n/);
+      buffer = lines.pop() + held;
       for (const line of lines) {
         if (line === "") {
           if (event.id !== null) lastEventId = event.id;
