@@ -2,22 +2,20 @@
 
 Every request that would leave loopback is aborted and recorded, and every console error
 (a CSP violation, a script that failed) is recorded too: the pages must list the operations
-with neither. Chromium is the Debian package (`apt-get install chromium`); Playwright drives it
-and never downloads a browser of its own. With REQUIRE_SERVICES=1 a missing Chromium fails.
+with neither. Chromium as in tests/browser.py.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.api_server import ApiServer, run_api_server
-from tests.conftest import service_missing
+from tests.browser import chromium, keep_on_server, record_errors
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        service_missing("Chromium", "no chromium on PATH (Debian package `chromium`)")
-    assert executable is not None
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @dataclass
@@ -55,18 +47,8 @@ def offline(browser: Browser, server: ApiServer) -> Iterator[OfflinePage]:
     context = browser.new_context()
     page = context.new_page()
     watched = OfflinePage(page)
-
-    def only_loopback(route: Route) -> None:
-        url = route.request.url
-        if url == server.base_url or url.startswith(server.base_url + "/"):
-            route.continue_()
-        else:
-            watched.outside.append(url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    keep_on_server(page, server.base_url, watched.outside)
+    record_errors(page, watched.errors)
     yield watched
     context.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -19,8 +20,9 @@ from course_supporter.events.service import (
 from course_supporter.events.stream import EventBroker, Subscription, stream_events
 from course_supporter.tenancy.service import create_tenant
 from tests.conftest import ApiClient
-from tests.events.conftest import parse_stream
-from tests.jobs.conftest import new_course, upload, wait_for_job
+from tests.events.conftest import FAST_EVENTS, parse_stream
+from tests.ingestion.conftest import TOPICS, topic_pages_pdf
+from tests.jobs.conftest import embedded_client, new_course, upload, wait_for_job
 
 NOTES = b"# Git\n\n## Commits\n\nA commit records a snapshot.\n\n## Branches\n\nA branch moves.\n"
 
@@ -60,6 +62,52 @@ async def test_an_ingestion_job_records_its_life_in_order_with_progress(
     done = events[-2]
     assert done.subject_id == uuid.UUID(created["id"])
     assert done.payload["course_id"] == course_id
+
+
+async def test_an_ingestion_job_reports_the_pages_of_a_pdf_while_it_reads_them(
+    events_client: ApiClient,
+) -> None:
+    api = events_client
+    headers, course_id = await new_course(api)
+    created = await upload(api, headers, course_id, "book.pdf", topic_pages_pdf())
+    job = await wait_for_job(api, headers, created["job_id"], timeout=180)
+    assert job["status"] == "succeeded", job
+
+    events = await tenant_events(api, await tenant_of(api, headers))
+    progress = [
+        e.payload["progress"]
+        for e in events
+        if e.type == "job.running" and e.payload.get("job_id") == created["job_id"]
+        and "progress" in e.payload
+    ]  # fmt: skip
+    # How many pages were read by the time each write happened depends on the machine's load
+    # (tests/ingestion/test_progress.py sees every page); in order, before `extracted`, always.
+    pages = [p for p in progress if p["phase"] == "reading pages"]
+    assert pages, progress
+    assert all(p["total"] == len(TOPICS) for p in pages)
+    assert [p["done"] for p in pages] == sorted(p["done"] for p in pages)
+    assert progress[-1] == {"done": job["result"]["chunks"], "total": job["result"]["chunks"],
+                            "phase": "extracted"}  # fmt: skip
+    assert len({(p["done"], p["phase"]) for p in progress}) > 1
+
+
+async def test_page_progress_is_written_at_most_once_per_interval(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = {**FAST_EVENTS, "job_progress_interval_seconds": 60}
+    async with embedded_client(database_url, tmp_path, **settings) as api:
+        headers, course_id = await new_course(api)
+        created = await upload(api, headers, course_id, "book.pdf", topic_pages_pdf())
+        job = await wait_for_job(api, headers, created["job_id"], timeout=180)
+        assert job["status"] == "succeeded", job
+        events = await tenant_events(api, await tenant_of(api, headers))
+    phases = [
+        e.payload["progress"]["phase"]
+        for e in events
+        if e.type == "job.running" and "progress" in e.payload
+    ]
+    # The first page is written at once; the rest fall inside the interval; the end is forced.
+    assert phases == ["reading pages", "extracted"]
 
 
 async def test_a_rolled_back_transaction_leaves_no_event_and_spends_no_sequence(

@@ -70,6 +70,18 @@ def pdf_bytes(pages: list[list[str]], *, encrypted: bool = False, landscape: boo
     return bytes(out)
 
 
+TOPICS = ["commits", "branches", "merges", "rebases", "tags", "remotes",
+          "stashes", "hooks", "blame", "bisect", "worktrees", "submodules"]  # fmt: skip
+
+
+def topic_pages_pdf() -> bytes:
+    """A PDF of one topic a page, each page's lines unlike the others' (none a running header)."""
+    return pdf_bytes(
+        [[f"About {topic}", f"The {topic} of a repository are explained here at length."]
+         for topic in TOPICS]
+    )  # fmt: skip
+
+
 def many_paragraphs_docx(path: Path, paragraphs: int, styles: int) -> Path:
     """A real DOCX (python-docx's template) with `paragraphs` paragraphs spread over `styles`
     custom paragraph styles, written as XML because python-docx adds styles one scan at a time."""

@@ -4,6 +4,10 @@ A thread cannot be stopped: a job timeout used to mark the job failed while the 
 a core busy, and a hostile file could grow the worker past its container's memory limit. A
 child process can be capped (RLIMIT_AS, RLIMIT_CPU), killed on any timeout or cancellation,
 and it holds no GIL the API process's requests wait for.
+
+The pipe that brings the result back also brings progress: the child may send any number of
+("progress", done, total, phase) messages before its one result, and the parent hands each to
+`on_progress` as it arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, TypeVar
 import structlog
 
 from course_supporter.ingestion.errors import IngestionError, RedirectPage
+from course_supporter.ingestion.progress import ParseProgress
 
 log = structlog.get_logger(__name__)
 
@@ -51,16 +56,24 @@ class ChildLimits:
 
 
 async def run_confined(
-    function: Callable[..., _T], *args: Any, limits: ChildLimits, label: str
+    function: Callable[..., _T],
+    *args: Any,
+    limits: ChildLimits,
+    label: str,
+    on_progress: ParseProgress | None = None,
 ) -> _T:
     """`function(*args)` in a child process; IngestionError says which limit `label` exceeded.
 
     `function` and its arguments must be picklable (a module-level function); an IngestionError
     it raises comes back as itself, any other error as a RuntimeError with its traceback logged.
+    With `on_progress`, the call is `function(*args, progress=…)` and each report the child
+    makes reaches `on_progress` (from a thread: it must be thread-safe) while the child runs.
     """
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(
-        target=_child_main, args=(sender, function, args, limits), daemon=True
+        target=_child_main,
+        args=(sender, function, args, limits, on_progress is not None),
+        daemon=True,
     )
     # The first start launches the forkserver (seconds of imports): not on the event loop.
     starting = asyncio.ensure_future(asyncio.to_thread(process.start))
@@ -78,7 +91,7 @@ async def run_confined(
         raise
     finally:
         sender.close()
-    receiving = asyncio.ensure_future(asyncio.to_thread(_receive, receiver))
+    receiving = asyncio.ensure_future(asyncio.to_thread(_receive, receiver, on_progress))
     exitcode: int | None = None
     try:
         async with asyncio.timeout(limits.wall_seconds):
@@ -95,11 +108,19 @@ async def run_confined(
     return _unwrap(outcome, exitcode, limits, label)  # type: ignore[no-any-return]
 
 
-def _receive(receiver: Connection) -> tuple[Any, ...] | None:
-    """The child's one message, or None when it died without sending one."""
+def _receive(receiver: Connection, on_progress: ParseProgress | None) -> tuple[Any, ...] | None:
+    """The child's result message (progress handed on as it comes), or None when it died
+    without sending one."""
     try:
-        message: tuple[Any, ...] = receiver.recv()
-        return message
+        while True:
+            message: tuple[Any, ...] = receiver.recv()
+            if message[0] != "progress":
+                return message
+            if on_progress is not None:
+                try:
+                    on_progress(message[1], message[2], message[3])
+                except Exception:
+                    log.warning("confined_progress_not_handed_on", exc_info=True)
     except (EOFError, OSError):
         return None
     finally:
@@ -153,17 +174,27 @@ def _unwrap(
 
 
 def _child_main(
-    sender: Connection, function: Callable[..., Any], args: tuple[Any, ...], limits: ChildLimits
+    sender: Connection,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    limits: ChildLimits,
+    reports_progress: bool,
 ) -> None:
-    """In the child: cap this process, run the call and send back one message."""
+    """In the child: cap this process, run the call (its progress reports sent up the pipe as
+    they come) and send back one result message."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # The soft limit raises SIGXCPU (ends the process); the hard one is the kernel's SIGKILL.
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 2))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     os.nice(_CHILD_NICENESS)
+
+    def send_progress(done: int, total: int | None, phase: str) -> None:
+        sender.send(("progress", done, total, phase))
+
+    keywords = {"progress": send_progress} if reports_progress else {}
     message: tuple[Any, ...]
     try:
-        message = ("ok", function(*args))
+        message = ("ok", function(*args, **keywords))
     except MemoryError:
         message = ("memory",)
     except Exception as error:

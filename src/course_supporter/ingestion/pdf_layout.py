@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from course_supporter.ingestion.chunks import ChunkCollector
 from course_supporter.ingestion.document import Chunk, ChunkKind, Reference
+from course_supporter.ingestion.progress import READING_PAGES, ParseProgress, no_progress
 
 _MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|inconsolata|sftt|code", re.I)
 _BOLD_FONT = re.compile(r"bold|cmbx|black|heavy|semibold|demi|-bd\b|,bd\b", re.I)
@@ -80,10 +81,12 @@ class Section:
     line: int | None = None
 
 
-def read_pages(pdf: pypdfium2.PdfDocument) -> list[Page]:
-    """Every page's lines with their font size, weight, monospacing and vertical position."""
+def read_pages(pdf: pypdfium2.PdfDocument, progress: ParseProgress = no_progress) -> list[Page]:
+    """Every page's lines with their font size, weight, monospacing and vertical position;
+    `progress` hears of each page read."""
     pages: list[Page] = []
-    for index in range(len(pdf)):
+    total = len(pdf)
+    for index in range(total):
         page = pdf[index]
         textpage = page.get_textpage()
         try:
@@ -92,6 +95,7 @@ def read_pages(pdf: pypdfium2.PdfDocument) -> list[Page]:
         finally:
             textpage.close()
             page.close()
+        progress(index + 1, total, READING_PAGES)
     return pages
 
 

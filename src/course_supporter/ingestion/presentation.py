@@ -33,6 +33,11 @@ from course_supporter.ingestion.pdf_layout import (
     remove_running_lines,
     title_page_heading,
 )
+from course_supporter.ingestion.progress import (
+    READING_SLIDES,
+    ParseProgress,
+    no_progress,
+)
 
 _TITLE_TYPES = frozenset({"title", "ctrTitle"})
 # "Mitochondria (cont.)", "DNA - continued", "Results (2/3)": the same section goes on.
@@ -57,7 +62,9 @@ class PdfProcessor:
         self.max_chars = settings.ingest_max_text_chars
         self.max_pages = settings.ingest_max_pdf_pages
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         pdf = _open_pdf(path, filename)
         try:
             if len(pdf) > self.max_pages:
@@ -65,7 +72,7 @@ class PdfProcessor:
                     f"{filename} has more than {self.max_pages:,} pages; "
                     "split it into smaller documents"
                 )
-            pages = read_pages(pdf)
+            pages = read_pages(pdf, progress)
             if not any(page.lines for page in pages):
                 raise IngestionError(
                     f"{filename} has no text layer (scanned or image-only pages); "
@@ -127,7 +134,9 @@ class PptxProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         members = check_office_zip(path, filename, self.settings)
         max_slides = self.settings.ingest_max_pptx_slides
         if sum(1 for member in members if _SLIDE_PART.fullmatch(member.filename)) > max_slides:
@@ -143,6 +152,7 @@ class PptxProcessor:
         deck_title: str | None = None
         has_sections = any(_is_section_header(slide) for slide in deck.slides)
         current: str | None = None
+        total = len(deck.slides)
         for number, slide in enumerate(deck.slides, start=1):
             if number > max_slides:  # slide parts under other names escape the count above
                 raise _too_many_slides(filename, max_slides)
@@ -166,6 +176,7 @@ class PptxProcessor:
                 current = base
             collector.add(ChunkKind.SLIDE_TEXT, "\n".join(body), Reference(slide=number))
             collector.add(ChunkKind.SPEAKER_NOTES, _notes_text(slide), Reference(slide=number))
+            progress(number, total, READING_SLIDES)
         return SourceDocument(
             source_type="presentation",
             title=deck.core_properties.title or deck_title or collector.first_heading()

@@ -11,6 +11,7 @@ from typing import Any
 
 from course_supporter.config import Settings
 from course_supporter.ingestion.errors import IngestionError
+from course_supporter.ingestion.progress import TRANSCRIBING, ParseProgress, no_progress
 from course_supporter.ingestion.subtitles import Cue
 
 NO_ENGINE_MESSAGE = (
@@ -85,10 +86,18 @@ def _load_model(model_path: str) -> Any:
     return WhisperModel(model_path, device="cpu", compute_type="int8")
 
 
-def transcribe(wav: Path, model_path: Path) -> list[Cue]:
-    """Transcribe a WAV file into timed cues (blocking; run it in a thread)."""
+def transcribe(wav: Path, model_path: Path, progress: ParseProgress = no_progress) -> list[Cue]:
+    """Transcribe a WAV file into timed cues (blocking; run it in a thread), telling `progress`
+    of each segment as whisper yields it (their number is not known in advance)."""
     segments, _info = _load_model(str(model_path)).transcribe(str(wav), vad_filter=True)
-    return [
-        Cue(start_seconds=float(s.start), end_seconds=float(s.end), text=str(s.text).strip())
-        for s in segments
-    ]
+    cues: list[Cue] = []
+    for segment in segments:
+        cues.append(
+            Cue(
+                start_seconds=float(segment.start),
+                end_seconds=float(segment.end),
+                text=str(segment.text).strip(),
+            )
+        )
+        progress(len(cues), None, TRANSCRIBING)
+    return cues

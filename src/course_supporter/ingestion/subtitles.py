@@ -18,6 +18,7 @@ from course_supporter.ingestion.chunks import ChunkCollector
 from course_supporter.ingestion.document import ChunkKind, Reference, SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.formats import extension_of
+from course_supporter.ingestion.progress import ParseProgress, no_progress
 from course_supporter.ingestion.text import read_text_file
 from course_supporter.ingestion.topics import TimedText, lecture_subject, segment_topics
 
@@ -166,7 +167,9 @@ class SubtitleProcessor:
         self.max_chars = settings.ingest_max_text_chars
         self.max_cues = settings.ingest_max_subtitle_cues
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         subtitle_format = extension_of(filename).lstrip(".")
         parsed = parse_subtitles(
             read_text_file(path, filename, self.max_chars),

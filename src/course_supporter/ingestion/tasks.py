@@ -46,13 +46,15 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
                 raise PermanentJobError(
                     f"The stored file for {filename} is missing; upload it again"
                 ) from None
-        document = await extract_document(
-            material.source_type,
-            path=path,
-            url=material.source_url if path is None else None,
-            filename=filename,
-            settings=ctx.settings,
-        )
+        async with ctx.relay_progress() as progress:
+            document = await extract_document(
+                material.source_type,
+                path=path,
+                url=material.source_url if path is None else None,
+                filename=filename,
+                settings=ctx.settings,
+                progress=progress,
+            )
     finally:
         await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True))
     parts = len(document.chunks)

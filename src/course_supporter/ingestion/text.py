@@ -30,6 +30,12 @@ from course_supporter.ingestion.document import (
 )
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.html_text import main_content
+from course_supporter.ingestion.progress import (
+    READING_PARAGRAPHS,
+    READING_SECTIONS,
+    ParseProgress,
+    no_progress,
+)
 
 # Markup may make a source file a few times larger than the text it holds.
 _MARKUP_ALLOWANCE = 4
@@ -40,6 +46,8 @@ _FRONT_MATTER = re.compile(
 )
 _FRONT_MATTER_KEY = re.compile(r"\A[ \t]*[\w-]+[ \t]*[:=]")
 _DOCX_PARAGRAPH_TAGS = (b"<w:p>", b"<w:p ", b"<w:p/>")
+# A paragraph is read in microseconds: report every so many, not each one.
+_DOCX_PROGRESS_EVERY = 100
 
 
 def read_text_file(path: Path, filename: str, max_chars: int) -> str:
@@ -83,13 +91,20 @@ class MarkdownProcessor:
         self.max_chars = settings.ingest_max_text_chars
         self.parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         front, source = split_front_matter(read_text_file(path, filename, self.max_chars), filename)
         collector = ChunkCollector(self.max_chars, filename)
         heading_level: int | None = None
         row: list[str] | None = None
-        for token in self.parser.parse(source):
+        tokens = self.parser.parse(source)
+        sections = sum(1 for token in tokens if token.type == "heading_open")
+        read = 0
+        for token in tokens:
             if token.type == "heading_open":
+                progress(read, sections, READING_SECTIONS)
+                read += 1
                 heading_level = int(token.tag[1:])
             elif token.type == "heading_close":
                 heading_level = None
@@ -108,6 +123,8 @@ class MarkdownProcessor:
                     row.append(text)
                 else:
                     collector.add(ChunkKind.PARAGRAPH, text, emphasis=_inline_emphasis(token))
+        if sections:
+            progress(sections, sections, READING_SECTIONS)
         return _outlined_document(collector, front, filename, format="markdown")
 
 
@@ -193,7 +210,9 @@ class PlainTextProcessor:
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         collector = ChunkCollector(self.max_chars, filename)
         for paragraph in _BLANK_LINES.split(read_text_file(path, filename, self.max_chars)):
             collector.add(ChunkKind.PARAGRAPH, paragraph)
@@ -206,7 +225,9 @@ class HtmlProcessor:
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         collector = ChunkCollector(self.max_chars, filename)
         content = main_content(read_text_file(path, filename, self.max_chars), filename)
         content.add_to(collector, ChunkKind.PARAGRAPH, url=None)
@@ -219,10 +240,13 @@ class DocxProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         check_office_zip(path, filename, self.settings)
         max_paragraphs = self.settings.ingest_max_docx_paragraphs
-        if count_tags(path, "word/document.xml", _DOCX_PARAGRAPH_TAGS) > max_paragraphs:
+        paragraphs = count_tags(path, "word/document.xml", _DOCX_PARAGRAPH_TAGS)
+        if paragraphs > max_paragraphs:
             raise _too_many_paragraphs(filename, max_paragraphs)
         try:
             document = docx.Document(str(path))
@@ -235,6 +259,8 @@ class DocxProcessor:
         for count, block in enumerate(document.iter_inner_content(), start=1):
             if count > max_paragraphs:  # a main part under another name escapes the count above
                 raise _too_many_paragraphs(filename, max_paragraphs)
+            if count % _DOCX_PROGRESS_EVERY == 0:
+                progress(count, max(count, paragraphs), READING_PARAGRAPHS)
             if isinstance(block, Table):
                 for row in block.rows:
                     cells = dict.fromkeys(cell.text.strip() for cell in row.cells)
@@ -295,7 +321,9 @@ class RstProcessor:
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.ingest_max_text_chars
 
-    def extract(self, path: Path, filename: str) -> SourceDocument:
+    def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         front, source = split_front_matter(read_text_file(path, filename, self.max_chars), filename)
         overrides = {**self._SETTINGS, "warning_stream": io.StringIO()}
         try:

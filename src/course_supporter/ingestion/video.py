@@ -18,6 +18,7 @@ from course_supporter.config import Settings
 from course_supporter.ingestion.document import SourceDocument
 from course_supporter.ingestion.errors import IngestionError
 from course_supporter.ingestion.fetching import check_url
+from course_supporter.ingestion.progress import ParseProgress, no_progress
 from course_supporter.ingestion.speech import (
     SPEECH_ENGINE,
     extract_audio,
@@ -44,11 +45,13 @@ class MediaProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def extract(self, path: Path, filename: str) -> SourceDocument:
+    async def extract(
+        self, path: Path, filename: str, progress: ParseProgress = no_progress
+    ) -> SourceDocument:
         model_path = require_speech_engine(self.settings)
         with tempfile.TemporaryDirectory(prefix="cs-audio-") as workdir:
             wav = await extract_audio(path, Path(workdir), self.settings, filename)
-            cues = await asyncio.to_thread(transcribe, wav, model_path)
+            cues = await asyncio.to_thread(transcribe, wav, model_path, progress)
         return _spoken_document(
             cues, Path(filename).stem, filename, self.settings, filename=filename
         )
@@ -95,7 +98,7 @@ class VideoPageProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def extract(self, url: str) -> SourceDocument:
+    async def extract(self, url: str, progress: ParseProgress = no_progress) -> SourceDocument:
         await check_url(url, self.settings)
         with tempfile.TemporaryDirectory(prefix="cs-video-") as workdir:
             ydl = _GuardedYoutubeDL(self._params(Path(workdir)), self.settings)
@@ -127,7 +130,7 @@ class VideoPageProcessor:
                 model_path = require_speech_engine(self.settings)
                 media = await self._in_thread(ydl, self._download_audio, ydl, info, Path(workdir))
                 wav = await extract_audio(media, Path(workdir), self.settings, url)
-                cues = await asyncio.to_thread(transcribe, wav, model_path)
+                cues = await asyncio.to_thread(transcribe, wav, model_path, progress)
         return _spoken_document(cues, title, url, self.settings, source_url=url)
 
     def _params(self, workdir: Path) -> dict[str, Any]:

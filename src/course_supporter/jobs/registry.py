@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +70,76 @@ class JobContext:
             )
         except Exception:
             log.warning("job_progress_not_recorded", job_id=str(self.job_id), exc_info=True)
+
+    @contextlib.asynccontextmanager
+    async def relay_progress(self) -> AsyncIterator[ProgressReport]:
+        """A `report(done, total, phase)` callable from any thread (a parser's, a child
+        process's reader) while the block runs: the latest report is stored through
+        `report_progress`, at most once per JOB_PROGRESS_INTERVAL_SECONDS and never holding up
+        the caller. Leaving the block waits for a write in flight, so none lands after it."""
+        relay = _ProgressRelay(self, asyncio.get_running_loop())
+        forwarding = asyncio.ensure_future(relay.forward())
+        try:
+            yield relay.report
+        finally:
+            await relay.close(forwarding)
+
+
+ProgressReport = Callable[[int, int | None, str], None]
+
+
+class _ProgressRelay:
+    def __init__(self, ctx: JobContext, loop: asyncio.AbstractEventLoop) -> None:
+        self._ctx = ctx
+        self._loop = loop
+        self._interval = ctx.settings.job_progress_interval_seconds
+        self._latest: tuple[int, int | None, str] | None = None
+        self._written: tuple[int, int | None, str] | None = None
+        self._written_at: float | None = None
+        self._ready = asyncio.Event()
+        self._writing: asyncio.Future[None] | None = None
+        self._closed = False
+
+    def report(self, done: int, total: int | None, phase: str) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody to tell
+            self._loop.call_soon_threadsafe(self._offer, (done, total, phase))
+
+    def _offer(self, value: tuple[int, int | None, str]) -> None:
+        if not self._closed:
+            self._latest = value
+            self._ready.set()
+
+    def _write(self) -> asyncio.Future[None]:
+        assert self._latest is not None
+        self._written, self._written_at = self._latest, time.monotonic()
+        done, total, phase = self._latest
+        self._writing = asyncio.ensure_future(
+            self._ctx.report_progress(done, total, phase, force=True)
+        )
+        return self._writing
+
+    async def forward(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            await asyncio.shield(self._write())
+            # Whatever arrives meanwhile waits, and only the latest of it is written.
+            await asyncio.sleep(self._interval)
+
+    async def close(self, forwarding: asyncio.Future[None]) -> None:
+        self._closed = True
+        forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await forwarding
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+        # A report the forwarder had no turn to write (a parse quicker than one loop turn)
+        # is written now, unless one was written less than an interval ago.
+        due = self._written_at is None or time.monotonic() - self._written_at >= self._interval
+        if self._latest is not None and self._latest != self._written and due:
+            await asyncio.shield(self._write())
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]

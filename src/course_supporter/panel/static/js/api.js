@@ -1,7 +1,7 @@
 // Every call the panel makes: the public API with the signed-in key in X-API-Key.
 import { storedKey } from "./session.js";
 
-const BASE = document.body.dataset.api;
+export const BASE = document.body.dataset.api;
 let onUnauthorized = () => {};
 
 export class ApiError extends Error {
@@ -15,6 +15,16 @@ export class ApiError extends Error {
 /** Called when a key stops being accepted mid-session (revoked, expired). */
 export function whenUnauthorized(callback) {
   onUnauthorized = callback;
+}
+
+/** The signed-in key, for the one caller that cannot go through `call` (the event stream). */
+export function currentKey() {
+  return storedKey() || "";
+}
+
+/** The event stream was refused with 401: the session ends as for any other call. */
+export function unauthorized(status) {
+  onUnauthorized(new ApiError(status, "The key stopped being accepted"));
 }
 
 function describe(detail, fallback) {

@@ -1,16 +1,19 @@
-// The panel's entry point: sign-in, the hash routes (#/courses, #/courses/ID, #/costs, #/me),
-// and the header. A screen is `render(main, context, ...params)` returning an optional `stop`.
+// The panel's entry point: sign-in, the hash routes (#/courses, #/courses/ID, #/webhooks,
+// #/costs, #/me), the header, and the session's live event stream with its indicator. A screen is `render(main, context, ...params)` returning an optional `stop`.
 import * as api from "./api.js";
 import { h, message, replaceChildren } from "./dom.js";
+import { onLiveState, startLive, stopLive } from "./live.js";
 import { forgetKey, storeKey, storedKey } from "./session.js";
 import * as costs from "./screens/costs.js";
 import * as course from "./screens/course.js";
 import * as courses from "./screens/courses.js";
 import * as me from "./screens/me.js";
+import * as webhooks from "./screens/webhooks.js";
 
 const ROUTES = [
   [/^#\/courses$/, courses.render],
   [/^#\/courses\/([0-9a-fA-F-]{36})$/, course.render],
+  [/^#\/webhooks$/, webhooks.render],
   [/^#\/costs$/, costs.render],
   [/^#\/me$/, me.render],
 ];
@@ -19,6 +22,13 @@ const main = document.getElementById("main");
 const nav = document.getElementById("main-nav");
 const who = document.getElementById("who");
 const signOutButton = document.getElementById("sign-out");
+const liveState = document.getElementById("live-state");
+const LIVE_TEXT = {
+  off: ["", ""],
+  connecting: ["Connecting…", "Opening the live event stream"],
+  live: ["Live", "Changes appear as they happen (Server-Sent Events)"],
+  polling: ["Offline", "The live event stream is unavailable: checking for changes every second"],
+};
 const context = { me: null };
 let stopScreen = null;
 
@@ -29,6 +39,7 @@ function leaveScreen() {
 
 function showSignedOut(notice) {
   leaveScreen();
+  stopLive();
   context.me = null;
   nav.hidden = true;
   signOutButton.hidden = true;
@@ -86,6 +97,7 @@ function signedIn(caller) {
   nav.hidden = false;
   signOutButton.hidden = false;
   who.textContent = `${caller.tenant_name} · ${caller.key_prefix}…`;
+  startLive();
   if (!ROUTES.some(([pattern]) => pattern.test(location.hash))) {
     location.hash = "#/courses";
   } else {
@@ -124,6 +136,13 @@ api.whenUnauthorized(() => {
   showSignedOut("The key stopped being accepted (revoked or expired); sign in again.");
 });
 signOutButton.addEventListener("click", signOut);
+onLiveState((state) => {
+  const [text, title] = LIVE_TEXT[state];
+  liveState.hidden = state === "off";
+  liveState.dataset.state = state;
+  liveState.textContent = text;
+  liveState.title = title;
+});
 window.addEventListener("hashchange", route);
 
 async function start() {

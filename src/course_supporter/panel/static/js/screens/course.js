@@ -226,8 +226,12 @@ export function render(main, context, courseId) {
       succeeded: "Done.",
       failed: `Failed: ${job.error || "no reason given"}`,
     };
+    const progress = job.status === "running" ? job.progress : null;
     const bar = job.status === "queued" || job.status === "running"
-      ? h("progress", { "aria-label": "Generation in progress" })
+      ? h("progress", progress && progress.total ? { "aria-label": "Generation progress", max: progress.total, value: progress.done } : { "aria-label": "Generation in progress" })
+      : null;
+    const step = progress
+      ? h("p", { class: "job-progress-text", "data-job-progress": progress.phase }, `${progress.phase}${progress.total ? `: ${progress.done} of ${progress.total}` : ""}`)
       : null;
     const summary = job.status === "succeeded" && job.result
       ? ` ${job.result.modules} modules, ${job.result.lessons} lessons, ${job.result.concepts} concepts, ${job.result.exercises} exercises.`
@@ -235,6 +239,7 @@ export function render(main, context, courseId) {
     replaceChildren(
       jobStatus,
       h("p", { class: `job job-${job.status}`, "data-job-status": job.status, role: job.status === "failed" ? "alert" : null }, words[job.status] + summary),
+      step,
       bar,
     );
   }
