@@ -247,7 +247,7 @@ async def apply_edits(
         job_id=None,
         keep=keep,
     )
-    await session.commit()
+    await session.flush()
     return EditOutcome(record.version, results, json.loads(record.document_json))
 
 
@@ -343,7 +343,7 @@ async def _apply_in_place(
         job_id=None,
         keep=keep,
     )
-    await session.commit()
+    await session.flush()
     return EditOutcome(record.version, results, document)
 
 
@@ -658,7 +658,7 @@ async def restore_version(
         job_id=None,
         keep=keep,
     )
-    await session.commit()
+    await session.flush()
     return version
 
 
@@ -769,7 +769,7 @@ async def publish(
             key_prefix=key_prefix,
         )
     )
-    await session.commit()
+    await session.flush()
     return record
 
 
@@ -789,7 +789,7 @@ async def unpublish(
         )
     )
     record.published_version = None
-    await session.commit()
+    await session.flush()
 
 
 # What `check` keys read: the published version

@@ -116,7 +116,7 @@ async def structure_course(
     )
     modules = len(result.structure.modules)
     await report(0, modules, "saving modules")
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         course = await get_course(session, tenant_id, course_id)
         current = await load_tree(session, course_id)
         if current:
@@ -139,7 +139,6 @@ async def structure_course(
                 key_prefix=key_prefix,
                 keep=settings.structure_versions_kept,
             )
-        await session.commit()
     await report(saved.modules, saved.modules, "saved modules")
     return {
         "version": saved.version,
@@ -198,7 +197,7 @@ async def regenerate_part(
         request=_regeneration_request(part, target, instructions),
     )
     fresh = generated_nodes(result.structure)
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         course = await get_course(session, tenant_id, course_id)
         await lock_course(session, course_id)
         current = await load_tree(session, course_id)
@@ -218,7 +217,6 @@ async def regenerate_part(
             session, course, merged, VersionKind.REGENERATED, settings,
             strategy=strategy, job_id=job_id, key_prefix=key_prefix,
         )  # fmt: skip
-        await session.commit()
     offline = result.provider == OFFLINE_PROVIDER
     return {
         "version": saved.version,
