@@ -268,6 +268,9 @@ async def _render_course(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, number: int | None
 ) -> tuple[str, bytes]:
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
+    # Versions are authoring's, which builds on courses: its interface is imported on use.
+    from course_supporter.authoring.service import draft_fingerprints
+
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
     stored = await structure_document(session, course_id, number)
@@ -295,11 +298,6 @@ async def _render_course(
         stored.published_version,
     )
     return _etag(course_id, stamp, number), head[:-1] + b',"structure":' + structure + b"}"
-
-
-async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
-    """The fingerprints the draft version was built from; None without a recorded version."""
-    return await CourseRepository(session).draft_fingerprints(course_id)
 
 
 def course_staleness(

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.authoring.models import StructureTombstone, VersionKind
-from course_supporter.authoring.service import record_version, save_generated_structure
-from course_supporter.authoring.tombstones import tombstone_key
+from course_supporter.authoring.service import (
+    VersionKind,
+    deleted_by_author,
+    record_version,
+    save_generated_structure,
+)
 from course_supporter.config import Settings
 from course_supporter.courses.models import Course
 from course_supporter.courses.service import (
@@ -275,21 +277,8 @@ def _replace_node(modules: list[StructureNode], merged: StructureNode) -> list[S
 
 
 async def _tombstones(session: AsyncSession, course_id: uuid.UUID) -> Tombstoned:
-    keys = {
-        (row.kind, row.match_key)
-        for row in (
-            await session.execute(
-                select(StructureTombstone.kind, StructureTombstone.match_key).where(
-                    StructureTombstone.course_id == course_id
-                )
-            )
-        ).all()
-    }
-
-    def tombstoned(node: StructureNode) -> bool:
-        return (node.kind, tombstone_key(node.kind, node.key_text)) in keys
-
-    return tombstoned
+    deleted = await deleted_by_author(session, course_id)
+    return lambda node: deleted(node.kind, node.key_text)
 
 
 async def _save_as_version(
