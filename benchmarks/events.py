@@ -31,9 +31,8 @@ from course_supporter.tenancy.service import create_tenant
 async def commits_per_second(db: Database, tenant_id: uuid.UUID, kind: str, count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             enqueue_job(session, tenant_id, kind, uuid.uuid4())
-            await session.commit()
     return count / (time.perf_counter() - started)
 
 
@@ -45,7 +44,7 @@ def bench(database_url: str, options: argparse.Namespace) -> tuple[float, float]
 async def _bench(database_url: str, options: argparse.Namespace) -> tuple[float, float]:
     db = Database(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
     try:
-        async with db.sessions() as session:
+        async with db.transaction() as session:
             tenant = await create_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
         with_event, without = [], []
         for _ in range(options.rounds):

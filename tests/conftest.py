@@ -26,6 +26,7 @@ from course_supporter.config import Settings
 from course_supporter.db import Database, async_database_url
 from course_supporter.migrate import upgrade
 from course_supporter.tenancy import service
+from tests.chat_server import ChatServer, running_chat_server
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -179,3 +180,10 @@ async def open_client(settings: Settings) -> AsyncIterator[ApiClient]:
 async def client(settings: Settings) -> AsyncIterator[ApiClient]:
     async with open_client(settings) as api:
         yield api
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ChatServer]:
+    """A model provider over the real chat-completions wire, answering as its behaviours say."""
+    with running_chat_server() as server:
+        yield server

@@ -13,27 +13,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from course_supporter.migrate import upgrade
+from tests.support import assert_one_line_error, cli
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "course_supporter", *args],
-        cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert expected in lines[0]
 
 
 def closed_port() -> int:

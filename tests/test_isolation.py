@@ -8,77 +8,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 from tests.conftest import ApiClient
-
-SAMPLE_BODIES: dict[tuple[str, str], Any] = {
-    ("post", "/api/v1/courses"): {"title": "Isolation"},
-    ("patch", "/api/v1/courses/{course_id}"): {"title": "Stolen"},
-    ("post", "/api/v1/courses/{course_id}/materials"): {
-        "source_type": "web",
-        "source_url": "https://example.com/lecture",
-    },
-    ("post", "/api/v1/courses/{course_id}/slide-mapping"): {
-        "mappings": [{"slide_number": 1, "video_timecode": "00:01:05"}]
-    },
-    ("post", "/api/v1/courses/{course_id}/structure"): {"strategy": "default"},
-    ("post", "/api/v1/courses/{course_id}/modules/{module_id}/regenerate"): {"instructions": "x"},
-    ("post", "/api/v1/courses/{course_id}/lessons/{lesson_id}/regenerate"): {"instructions": "x"},
-    ("put", "/api/v1/courses/{course_id}/materials/{material_id}"): {},
-    ("post", "/api/v1/courses/{course_id}/uploads"): {
-        "source_type": "text",
-        "filename": "notes.md",
-        "size_bytes": 10,
-    },
-    ("post", "/api/v1/courses/{course_id}/uploads/{upload_id}/complete"): {},
-    ("post", "/api/v1/courses/{course_id}/exercises"): {
-        "lesson_id": str(uuid.uuid4()),
-        "description": "Stolen exercise",
-    },
-    ("patch", "/api/v1/courses/{course_id}/exercises/{exercise_id}"): {"max_points": 1},
-    ("post", "/api/v1/courses/{course_id}/modules"): {"title": "Stolen module"},
-    ("patch", "/api/v1/courses/{course_id}/modules/{module_id}"): {"title": "Stolen"},
-    ("post", "/api/v1/courses/{course_id}/lessons"): {
-        "module_id": str(uuid.uuid4()),
-        "title": "Stolen lesson",
-    },
-    ("patch", "/api/v1/courses/{course_id}/lessons/{lesson_id}"): {"title": "Stolen"},
-    ("post", "/api/v1/courses/{course_id}/concepts"): {
-        "lesson_id": str(uuid.uuid4()),
-        "title": "Stolen concept",
-        "definition": "Stolen",
-    },
-    ("patch", "/api/v1/courses/{course_id}/concepts/{concept_id}"): {"title": "Stolen"},
-    ("post", "/api/v1/courses/{course_id}/structure/edits"): {
-        "edits": [{"op": "create", "kind": "module", "fields": {"title": "Stolen"}}]
-    },
-    ("post", "/api/v1/courses/{course_id}/versions/{version}/restore"): None,
-    ("post", "/api/v1/courses/{course_id}/publication"): {"version": 1},
-    ("post", "/api/v1/exercises/{exercise_id}/submissions"): {"learner_ref": "l", "answer": "a"},
-    ("post", "/api/v1/exercises/{exercise_id}/submissions/batch"): {
-        "submissions": [{"learner_ref": "l", "answer": "a"}]
-    },
-    ("put", "/api/v1/submissions/{submission_id}/review"): {"score": 1, "comment": "c"},
-    ("post", "/api/v1/courses/{course_id}/lessons/{lesson_id}/quiz/answers"): {
-        "learner_ref": "l",
-        "answers": [{"item_id": str(uuid.uuid4()), "choice": "a"}],
-    },
-    ("post", "/api/v1/webhooks"): {
-        "url": "https://example.com/hook",
-        "event_types": ["job.failed"],
-        "description": "Isolation",
-    },
-}
-
-
-def tenant_operations(openapi: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    operations = []
-    for path, item in openapi["paths"].items():
-        for method, operation in item.items():
-            if operation.get("security"):
-                operations.append((method, path, operation))
-    return operations
+from tests.support import SAMPLE_BODIES, tenant_operations
 
 
 async def owned_objects(client: ApiClient, key: str) -> dict[str, str]:

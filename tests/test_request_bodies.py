@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tests.conftest import ApiClient
-from tests.test_isolation import SAMPLE_BODIES, tenant_operations
+from tests.support import SAMPLE_BODIES, tenant_operations
 
 NUL_TEXT = "before\u0000after"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import structlog
 import uuid_utils.compat as uuid_compat
 from sqlalchemy import JSON, DateTime, Executable, MetaData, Row, Select, event, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -198,6 +199,49 @@ def is_schema_missing(exc: BaseException) -> bool:
     return sqlstate_of(exc) == "42P01" or any("no such table" in str(e) for e in _error_chain(exc))
 
 
+_AFTER_COMMIT = "after_commit_actions"
+_AFTER_ROLLBACK = "after_rollback_actions"
+
+Action = Callable[[], Awaitable[object]]
+
+
+def after_commit(session: AsyncSession, action: Action) -> None:
+    """Run `action` once the boundary has committed the session's work (e.g. delete the file
+    a committed row no longer points at); dropped when the work rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def after_rollback(session: AsyncSession, action: Action) -> None:
+    """Run `action` when the session's work rolls back, the commit failing included (e.g.
+    delete a stored file whose row was never committed)."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
+
+
+async def _run_actions(session: AsyncSession, ran: str, dropped: str) -> None:
+    """The actions of the outcome, each on its own: a failing one is logged, and neither turns a
+    committed request into an error nor hides the error that rolled it back."""
+    session.info.pop(dropped, None)
+    for action in session.info.pop(ran, []):
+        try:
+            await action()
+        except Exception:
+            structlog.get_logger(__name__).exception("transaction_action_failed", outcome=ran)
+
+
+@contextlib.asynccontextmanager
+async def commit_or_rollback(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The one transaction boundary: commit once when the block ends, roll back on any error
+    (a failing commit too), then run the actions registered for that outcome."""
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        await _run_actions(session, _AFTER_ROLLBACK, _AFTER_COMMIT)
+        raise
+    await _run_actions(session, _AFTER_COMMIT, _AFTER_ROLLBACK)
+
+
 class Database:
     """The engine and session factory of a process, and a pool for hot single-row reads."""
 
@@ -211,15 +255,10 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits once when the block ends, or rolls back on any error:
-        the one transaction boundary of a CLI command (and, as services stop committing, of a
-        request and a job). Services flush; they do not commit."""
-        async with self.sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
+        the transaction boundary of a CLI command, a job's step and background work. Services
+        flush; they do not commit."""
+        async with self.sessions() as session, commit_or_rollback(session):
+            yield session
 
     @property
     def dialect(self) -> str:

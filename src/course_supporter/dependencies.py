@@ -9,17 +9,23 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
-from course_supporter.db import Database
+from course_supporter.db import Database, commit_or_rollback
 from course_supporter.storage.backend import ObjectStorage
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the endpoint returns, rolled back when it
+    raises (a failing commit is the request's error, 503 when the database is unavailable)."""
     database: Database = request.app.state.db
-    async with database.sessions() as session:
+    async with database.sessions() as session, commit_or_rollback(session):
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": FastAPI runs the exit code of a "request"-scoped (the default) yield
+# dependency after the response is sent, so a client could see 201 for a write whose commit
+# then failed; a "function"-scoped one exits when the endpoint returns, before the response.
+# A streaming response therefore must not read this session: it is closed by then.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_storage(request: Request) -> ObjectStorage:

@@ -11,8 +11,7 @@ from course_supporter.ingestion.document import Chunk, ChunkKind, Reference, Sou
 from course_supporter.ingestion.merge import MaterialDocument
 from course_supporter.llm.router import CallLog
 from course_supporter.structuring.architect import generate_structure
-
-from .conftest import Behaviour, ChatServer
+from tests.chat_server import Behaviour, ChatServer
 
 
 async def test_generate_structure_falls_back_and_records_every_call(

@@ -12,8 +12,7 @@ from course_supporter.config import Settings
 from course_supporter.llm.registry import ModelRegistry
 from course_supporter.llm.router import CallLog, CallScope, LLMRouter, NoModelSucceeded
 from course_supporter.llm.strategy import Strategy
-
-from .conftest import Behaviour, ChatServer
+from tests.chat_server import Behaviour, ChatServer
 
 
 class Answer(BaseModel):

@@ -226,7 +226,7 @@ async def test_expired_upload_is_410_and_swept(s3_api: ApiClient) -> None:
     assert stored_keys(s3_api.settings) == []  # the open multipart upload was aborted
 
     storage = build_storage(s3_api.settings)
-    async with s3_api.db.sessions() as session:
+    async with s3_api.db.transaction() as session:
         assert await discard_expired_uploads(session, storage) >= 1
     await storage.close()
     assert (await complete(s3_api, headers, course_id, upload["upload_id"])).status_code == 404

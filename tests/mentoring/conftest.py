@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from course_supporter.structuring.schemas import (
 )
 from course_supporter.structuring.schemas import Exercise as ExerciseItem
 from tests.conftest import ApiClient
+from tests.jobs.conftest import wait_for_job
 
 RECURSION = ExerciseItem(
     description="What is recursion, and what keeps it from running forever?",
@@ -51,7 +53,7 @@ async def seed_course(api: ApiClient, key: str | None = None) -> Seeded:
     assert created.status_code == 201, created.text
     course_id = uuid.UUID(created.json()["id"])
     material_id, deleted_material_id = uuid.uuid4(), uuid.uuid4()
-    async with api.db.sessions() as session:
+    async with api.db.transaction() as session:
         course = await session.get_one(Course, course_id)
         session.add(
             Material(
@@ -98,7 +100,6 @@ async def seed_course(api: ApiClient, key: str | None = None) -> Seeded:
         await save_generated_structure(
             session, course, structure, strategy=None, job_id=None, key_prefix=None, keep=50
         )
-        await session.commit()
         # Learners answer the published version.
         await publish(session, course.tenant_id, "seed", course_id, None)
         exercises = (
@@ -123,3 +124,25 @@ async def seed_course(api: ApiClient, key: str | None = None) -> Seeded:
         deleted_material_id=str(deleted_material_id),
         base_case_concept_id=str(base_case),
     )
+
+
+async def submit(api: ApiClient, seeded: Seeded, answer: str, learner: str = "l-1") -> Any:
+    return await api.http.post(
+        f"/api/v1/exercises/{seeded.exercise_id}/submissions",
+        json={"learner_ref": learner, "answer": answer},
+        headers=seeded.headers,
+    )
+
+
+async def graded(api: ApiClient, seeded: Seeded, answer: str) -> dict[str, Any]:
+    accepted = await submit(api, seeded, answer)
+    assert accepted.status_code == 202, accepted.text
+    job = await wait_for_job(api, seeded.headers, accepted.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    read = await api.http.get(
+        f"/api/v1/submissions/{accepted.json()['id']}", headers=seeded.headers
+    )
+    assert read.status_code == 200
+    body: dict[str, Any] = read.json()
+    assert body["status"] == "graded"
+    return body

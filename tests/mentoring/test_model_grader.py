@@ -18,31 +18,15 @@ from course_supporter.llm.models import LLMCall
 from course_supporter.llm.registry import ModelRegistry
 from course_supporter.mentoring.model_grader import grading_chain
 from course_supporter.mentoring.models import Submission
+from tests.chat_server import GARBLED_AND_WORKING, MODELS_YAML, Behaviour, ChatServer
 from tests.conftest import ApiClient
 from tests.jobs.conftest import embedded_client, wait_for_job
-from tests.llm import conftest as wire
-from tests.llm.conftest import Behaviour, ChatServer
 from tests.mentoring.conftest import Seeded, seed_course
 
-chat_server = wire.chat_server
-
-MODELS_YAML = """
-models:
-  garbled:
-    provider: openai_compatible
-    model: model-bad-json
-    capabilities: [structured_output]
-    context_window: 100000
-    max_output_tokens: 4000
-    price: {input: "3.00", output: "6.00"}
-  working:
-    provider: openai_compatible
-    model: model-good
-    capabilities: [structured_output]
-    context_window: 100000
-    max_output_tokens: 4000
-    price: {input: "0.50", output: "1.50"}
-actions:
+GRADING_MODELS_YAML = (
+    "\nmodels:\n"
+    + GARBLED_AND_WORKING
+    + """actions:
   course_structuring:
     requires: [structured_output]
   grade:
@@ -54,6 +38,7 @@ routing:
     default: [garbled, working]
     budget: [garbled]
 """
+)
 
 GOOD_ANSWER = "Recursion is when a function calls itself. A base case stops the calls."
 
@@ -75,7 +60,7 @@ async def model_client(
     database_url: str, tmp_path: Path, server: ChatServer, **overrides: object
 ) -> AsyncIterator[ApiClient]:
     models = tmp_path / "models.yaml"
-    models.write_text(MODELS_YAML, encoding="utf-8")
+    models.write_text(GRADING_MODELS_YAML, encoding="utf-8")
     async with embedded_client(
         database_url,
         tmp_path,
@@ -246,6 +231,6 @@ def test_which_grader_runs_follows_the_keys_and_the_setting(tmp_path: Path) -> N
     assert grading_chain(offline, registry) == []
     # An operator's own models file written before the grader: no `grade` route, offline.
     older = tmp_path / "models.yaml"
-    older.write_text(wire.MODELS_YAML, encoding="utf-8")
+    older.write_text(MODELS_YAML, encoding="utf-8")
     own = Settings(_env_file=None, models_config_path=older, openai_compatible_base_url="http://x")
     assert grading_chain(own, ModelRegistry.load(own.models_config)) == []

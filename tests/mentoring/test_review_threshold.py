@@ -9,9 +9,8 @@ from course_supporter.migrate import upgrade
 from course_supporter.tenancy import service as tenancy
 from tests.conftest import ApiClient
 from tests.jobs.conftest import embedded_client
-from tests.mentoring.conftest import Seeded, seed_course
-from tests.mentoring.test_submissions import graded
-from tests.test_cli import assert_one_line_error, cli
+from tests.mentoring.conftest import Seeded, graded, seed_course
+from tests.support import assert_one_line_error, cli
 
 ANSWER = "Recursion is when a function calls itself."
 

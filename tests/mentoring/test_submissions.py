@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
 from course_supporter.mentoring.models import Submission
-from tests.conftest import ApiClient
 from tests.jobs.conftest import embedded_client, wait_for_job
-from tests.mentoring.conftest import Seeded, seed_course
-
-
-async def submit(api: ApiClient, seeded: Seeded, answer: str, learner: str = "l-1") -> Any:
-    return await api.http.post(
-        f"/api/v1/exercises/{seeded.exercise_id}/submissions",
-        json={"learner_ref": learner, "answer": answer},
-        headers=seeded.headers,
-    )
-
-
-async def graded(api: ApiClient, seeded: Seeded, answer: str) -> dict[str, Any]:
-    accepted = await submit(api, seeded, answer)
-    assert accepted.status_code == 202, accepted.text
-    job = await wait_for_job(api, seeded.headers, accepted.json()["job_id"])
-    assert job["status"] == "succeeded", job
-    read = await api.http.get(
-        f"/api/v1/submissions/{accepted.json()['id']}", headers=seeded.headers
-    )
-    assert read.status_code == 200
-    body: dict[str, Any] = read.json()
-    assert body["status"] == "graded"
-    return body
+from tests.mentoring.conftest import graded, seed_course, submit
 
 
 async def test_a_missed_criterion_points_to_where_the_course_teaches_it(

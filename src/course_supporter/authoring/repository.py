@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from course_supporter.authoring.draft import Draft
-from course_supporter.authoring.models import StructureVersion
+from course_supporter.authoring.models import StructureTombstone, StructureVersion
 from course_supporter.courses.models import (
     Concept,
     Course,
@@ -107,6 +108,36 @@ async def get_version(
     if with_document:
         statement = statement.options(undefer(StructureVersion.document_json))
     return await session.scalar(statement)
+
+
+async def version_document(session: AsyncSession, course_id: uuid.UUID, number: int) -> str | None:
+    return await session.scalar(
+        select(StructureVersion.document_json).where(
+            StructureVersion.course_id == course_id, StructureVersion.number == number
+        )
+    )
+
+
+async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, Any] | None:
+    """The fingerprints stored on the version the course's draft is."""
+    return await session.scalar(
+        select(StructureVersion.fingerprints)
+        .join(
+            CourseStructureRecord,
+            (CourseStructureRecord.course_id == StructureVersion.course_id)
+            & (CourseStructureRecord.version == StructureVersion.number),
+        )
+        .where(StructureVersion.course_id == course_id)
+    )
+
+
+async def tombstone_keys(session: AsyncSession, course_id: uuid.UUID) -> set[tuple[str, str]]:
+    rows = await session.execute(
+        select(StructureTombstone.kind, StructureTombstone.match_key).where(
+            StructureTombstone.course_id == course_id
+        )
+    )
+    return {(row.kind, row.match_key) for row in rows.all()}
 
 
 async def page_versions(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,8 @@ from course_supporter.authoring.models import (
     StructurePublication,
     StructureTombstone,
     StructureVersion,
-    VersionKind,
 )
+from course_supporter.authoring.models import VersionKind as VersionKind
 from course_supporter.authoring.schemas import (
     FIELDS,
     REQUIRED,
@@ -239,15 +239,9 @@ async def apply_edits(
     await _write_rows(session, course_id, draft, created)
     record = await _write_document(session, course, record, draft)
     await record_version(
-        session,
-        tenant_id,
-        record,
-        kind=VersionKind.EDITED,
-        key_prefix=key_prefix,
-        job_id=None,
+        session, tenant_id, record, kind=VersionKind.EDITED, key_prefix=key_prefix, job_id=None,
         keep=keep,
-    )
-    await session.commit()
+    )  # fmt: skip
     return EditOutcome(record.version, results, json.loads(record.document_json))
 
 
@@ -330,21 +324,30 @@ async def _apply_in_place(
     await session.flush()
     for item in touched:
         _patch_document(document, item)
+    await _store_next_version(
+        session, tenant_id, record, document, kind=VersionKind.EDITED, key_prefix=key_prefix,
+        keep=keep,
+    )  # fmt: skip
+    return EditOutcome(record.version, results, document)
+
+
+async def _store_next_version(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    record: CourseStructureRecord,
+    document: dict[str, Any],
+    *,
+    kind: VersionKind,
+    key_prefix: str,
+    keep: int,
+) -> StructureVersion:
+    """`document` as the draft's next version: numbered, rendered into the record, recorded."""
     record.version += 1
     document["version"] = record.version
     record.document_json = render_document(document)
-    await session.flush()
-    await record_version(
-        session,
-        tenant_id,
-        record,
-        kind=VersionKind.EDITED,
-        key_prefix=key_prefix,
-        job_id=None,
-        keep=keep,
+    return await record_version(
+        session, tenant_id, record, kind=kind, key_prefix=key_prefix, job_id=None, keep=keep
     )
-    await session.commit()
-    return EditOutcome(record.version, results, document)
 
 
 def _patch_document(document: dict[str, Any], item: Item) -> None:
@@ -607,6 +610,26 @@ async def get_version(
     return version, record.published_version if record else None
 
 
+async def version_document(session: AsyncSession, course_id: uuid.UUID, number: int) -> str | None:
+    """The structure document of one stored version, as JSON text; None once it is pruned."""
+    return await repository.version_document(session, course_id, number)
+
+
+async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
+    """The material fingerprints the draft version was built from; None without a version."""
+    fingerprints = await repository.draft_fingerprints(session, course_id)
+    return None if fingerprints is None else {str(k): str(v) for k, v in fingerprints.items()}
+
+
+async def deleted_by_author(
+    session: AsyncSession, course_id: uuid.UUID
+) -> Callable[[str, str], bool]:
+    """Whether a generated item of this kind and key text matches one the author deleted (a
+    tombstone): regeneration keeps it deleted."""
+    keys = await repository.tombstone_keys(session, course_id)
+    return lambda kind, text: (kind, tombstone_key(kind, text)) in keys
+
+
 async def diff_versions(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, a: int, b: int
 ) -> VersionDiff:
@@ -645,21 +668,10 @@ async def restore_version(
         session.add_all(level)
         await session.flush()
     head = {k: v for k, v in snapshot.items() if k != "modules"}
-    record.version += 1
-    head["version"] = record.version
-    record.document_json = render_document(draft.document(head))
-    await session.flush()
-    version = await record_version(
-        session,
-        tenant_id,
-        record,
-        kind=VersionKind.RESTORED,
-        key_prefix=key_prefix,
-        job_id=None,
-        keep=keep,
-    )
-    await session.commit()
-    return version
+    return await _store_next_version(
+        session, tenant_id, record, draft.document(head), kind=VersionKind.RESTORED,
+        key_prefix=key_prefix, keep=keep,
+    )  # fmt: skip
 
 
 def rows_of_document(course_id: uuid.UUID, document: dict[str, Any]) -> Draft:
@@ -761,15 +773,7 @@ async def publish(
     if await repository.get_version(session, course_id, number, with_document=False) is None:
         raise NotFoundError(f"Version {number} not found (it never existed or was pruned)")
     record.published_version = number
-    session.add(
-        StructurePublication(
-            course_id=course_id,
-            action=PublicationAction.PUBLISHED,
-            version=number,
-            key_prefix=key_prefix,
-        )
-    )
-    await session.commit()
+    await _log_publication(session, course_id, PublicationAction.PUBLISHED, number, key_prefix)
     return record
 
 
@@ -780,16 +784,26 @@ async def unpublish(
     record = await repository.lock_record(session, course_id)
     if record is None or record.published_version is None:
         raise ConflictError("Nothing of this course is published")
-    session.add(
-        StructurePublication(
-            course_id=course_id,
-            action=PublicationAction.UNPUBLISHED,
-            version=record.published_version,
-            key_prefix=key_prefix,
-        )
+    await _log_publication(
+        session, course_id, PublicationAction.UNPUBLISHED, record.published_version, key_prefix
     )
     record.published_version = None
-    await session.commit()
+    await session.flush()
+
+
+async def _log_publication(
+    session: AsyncSession,
+    course_id: uuid.UUID,
+    action: PublicationAction,
+    version: int,
+    key_prefix: str,
+) -> None:
+    session.add(
+        StructurePublication(
+            course_id=course_id, action=action, version=version, key_prefix=key_prefix
+        )
+    )
+    await session.flush()
 
 
 # What `check` keys read: the published version

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_supporter.db import Base, IdMixin, TimestampMixin, utcnow
 
+# `tenant_id` takes its column type from `tenants.id`: a process that imports no tenancy code
+# (`course-supporter show`) must still know that table, or tenant ids read back as strings.
+from course_supporter.tenancy import models as _tenancy_models  # noqa: F401
+
 
 class Origin(StrEnum):
     """Where a structure item comes from: regeneration replaces only generated ones."""

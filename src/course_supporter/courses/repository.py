@@ -10,7 +10,6 @@ from typing import NamedTuple
 from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.authoring.models import StructureVersion
 from course_supporter.courses.models import (
     Concept,
     Course,
@@ -62,15 +61,6 @@ async def revision_stamp(
     return None if row is None else RevisionStamp._make(row)
 
 
-async def version_document(session: AsyncSession, course_id: uuid.UUID, number: int) -> str | None:
-    """The structure document of one stored version, as JSON text."""
-    return await session.scalar(
-        select(StructureVersion.document_json).where(
-            StructureVersion.course_id == course_id, StructureVersion.number == number
-        )
-    )
-
-
 class CourseRepository(TenantScopedRepository[Course]):
     model = Course
 
@@ -99,19 +89,6 @@ class CourseRepository(TenantScopedRepository[Course]):
             select(Lesson.id).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
         )
         return found is not None
-
-    async def draft_fingerprints(self, course_id: uuid.UUID) -> dict[str, str] | None:
-        """Fingerprints of the version the course's current structure is."""
-        fingerprints = await self.session.scalar(
-            select(StructureVersion.fingerprints)
-            .join(
-                CourseStructureRecord,
-                (CourseStructureRecord.course_id == StructureVersion.course_id)
-                & (CourseStructureRecord.version == StructureVersion.number),
-            )
-            .where(StructureVersion.course_id == course_id)
-        )
-        return None if fingerprints is None else {str(k): str(v) for k, v in fingerprints.items()}
 
     async def tenant_of(self, course_id: uuid.UUID) -> uuid.UUID | None:
         """The course's tenant, whoever it is: for operator tools only."""

@@ -35,7 +35,7 @@ from course_supporter.courses.schemas import (
 from course_supporter.courses.structure import structure_document
 from course_supporter.courses.tree import load_tree as load_tree
 from course_supporter.courses.tree import save_tree as save_tree
-from course_supporter.db import Database
+from course_supporter.db import Database, after_commit
 from course_supporter.errors import ConflictError, NotFoundError
 from course_supporter.jobs.models import Job
 from course_supporter.jobs.service import enqueue_job
@@ -55,7 +55,7 @@ REGENERATE_JOB = "regenerate_part"
 
 async def create_course(session: AsyncSession, tenant_id: uuid.UUID, data: CourseCreate) -> Course:
     course = await CourseRepository(session).add(Course(tenant_id=tenant_id, **data.model_dump()))
-    await session.commit()
+    await session.flush()
     return course
 
 
@@ -96,22 +96,26 @@ async def update_course(
         if value is None and field in {"title", "expected_knowledge", "expected_skills"}:
             continue
         setattr(course, field, value)
-    await session.commit()
+    await session.flush()
     return course
 
 
 async def delete_course(
     session: AsyncSession, storage: ObjectStorage, tenant_id: uuid.UUID, course_id: uuid.UUID
 ) -> None:
-    """Delete the rows (materials cascade), then every stored object under the course's prefix."""
+    """Delete the rows (materials cascade), then, once that commits, every stored object under
+    the course's prefix."""
     course = await get_course(session, tenant_id, course_id)
     await CourseRepository(session).delete(course)
-    await session.commit()
     prefix = course_prefix(tenant_id, course_id)
-    try:
-        await storage.delete_prefix(prefix)
-    except StorageError:
-        log.exception("course_files_not_removed", prefix=prefix)
+
+    async def remove_files() -> None:
+        try:
+            await storage.delete_prefix(prefix)
+        except StorageError:
+            log.exception("course_files_not_removed", prefix=prefix)
+
+    after_commit(session, remove_files)
 
 
 async def request_structure(
@@ -146,7 +150,7 @@ async def request_structure(
         "key_prefix": key_prefix,
     }
     job = enqueue_job(session, tenant_id, STRUCTURE_JOB, course_id, params)
-    await session.commit()
+    await session.flush()
     return job
 
 
@@ -182,7 +186,7 @@ async def request_regeneration(
         "key_prefix": key_prefix,
     }
     job = enqueue_job(session, tenant_id, REGENERATE_JOB, course_id, params)
-    await session.commit()
+    await session.flush()
     return job
 
 
@@ -264,6 +268,9 @@ async def _render_course(
     session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, number: int | None
 ) -> tuple[str, bytes]:
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
+    # Versions are authoring's, which builds on courses: its interface is imported on use.
+    from course_supporter.authoring.service import draft_fingerprints
+
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
     stored = await structure_document(session, course_id, number)
@@ -291,11 +298,6 @@ async def _render_course(
         stored.published_version,
     )
     return _etag(course_id, stamp, number), head[:-1] + b',"structure":' + structure + b"}"
-
-
-async def draft_fingerprints(session: AsyncSession, course_id: uuid.UUID) -> dict[str, str] | None:
-    """The fingerprints the draft version was built from; None without a recorded version."""
-    return await CourseRepository(session).draft_fingerprints(course_id)
 
 
 def course_staleness(

@@ -20,7 +20,7 @@ from course_supporter.courses.models import (
     Module,
     Origin,
 )
-from course_supporter.courses.repository import CourseRepository, version_document
+from course_supporter.courses.repository import CourseRepository
 from course_supporter.db import new_id, utcnow
 from course_supporter.errors import NotFoundError
 from course_supporter.structuring.schemas import CourseStructure
@@ -261,6 +261,9 @@ async def structure_document(
         return StoredStructure(None, None, None)
     if number is None or number == row.version:
         return StoredStructure(row.version, row.published_version, row.document_json)
+    # Versions are authoring's, which builds on courses: its interface is imported on use.
+    from course_supporter.authoring.service import version_document
+
     document = await version_document(session, course_id, number)
     if document is None:
         raise NotFoundError(f"Version {number} not found (it never existed or was pruned)")

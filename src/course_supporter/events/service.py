@@ -241,10 +241,9 @@ async def latest_sequence(db: Database, tenant_id: uuid.UUID) -> int:
 async def prune_events(db: Database, settings: Settings) -> None:
     """Drop events and deliveries older than EVENTS_RETENTION_SECONDS (periodic task)."""
     before = utcnow() - timedelta(seconds=settings.events_retention_seconds)
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         for statement in prune_events_statements(before):
             await session.execute(statement)
-        await session.commit()
 
 
 # Webhook endpoints.
@@ -291,7 +290,6 @@ async def create_webhook(
             secret=new_webhook_secret(),
         )
     )
-    await session.commit()
     return webhook
 
 
@@ -313,7 +311,6 @@ async def delete_webhook(
 ) -> None:
     webhook = await get_webhook(session, tenant_id, webhook_id)
     await WebhookRepository(session).delete(webhook)
-    await session.commit()
 
 
 async def list_deliveries(

@@ -49,7 +49,7 @@ async def deliver_webhook(ctx: JobContext) -> dict[str, Any]:
         return {"delivered": False, "reason": "finished or deleted"}
     delivery, webhook = found
     if not webhook.is_active:
-        async with ctx.db.sessions() as session:
+        async with ctx.db.transaction() as session:
             found = await delivery_to_send(session, ctx.subject_id)
             if found is not None:
                 entry = {
@@ -59,18 +59,18 @@ async def deliver_webhook(ctx: JobContext) -> dict[str, Any]:
                     "duration_ms": 0,
                 }
                 await record_attempt(session, found[0], entry, status=DeliveryStatus.FAILED)
-                await session.commit()
         return {"delivered": False, "reason": "endpoint disabled"}
     outcome = await send_delivery(webhook, delivery, settings)
     attempts_made = len(delivery.attempts) + 1
     delay = next_attempt_delay(settings, attempts_made)
     window_ends = delivery.created_at + timedelta(seconds=settings.webhook_retry_window_seconds)
     gives_up = not outcome.succeeded and utcnow() + timedelta(seconds=delay) > window_ends
+    # No transaction is open while the request is out: the attempt is written in one of its own.
     if outcome.succeeded:
         status = DeliveryStatus.SUCCEEDED
     else:
         status = DeliveryStatus.FAILED if gives_up else DeliveryStatus.PENDING
-    async with ctx.db.sessions() as session:
+    async with ctx.db.transaction() as session:
         found = await delivery_to_send(session, ctx.subject_id)
         if found is None:
             return {"delivered": False, "reason": "deleted while sending"}
@@ -82,7 +82,6 @@ async def deliver_webhook(ctx: JobContext) -> dict[str, Any]:
                 f"({attempts_made} attempts); last: {outcome.error}"
             )
             await disable_webhook(session, webhook, reason)
-        await session.commit()
     if outcome.succeeded:
         return {"delivered": True, "attempts": attempts_made, "status_code": outcome.status_code}
     if gives_up:

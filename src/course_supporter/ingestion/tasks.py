@@ -23,14 +23,18 @@ GONE = "The material was deleted before it was processed"
 
 
 async def mark_material_failed(ctx: JobContext, message: str) -> None:
-    async with ctx.db.sessions() as session:
+    async with ctx.db.transaction() as session:
         await fail_processing(session, ctx.subject_id, message)
 
 
 @register_job_kind(INGEST_JOB, on_failure=mark_material_failed)
 async def ingest_material(ctx: JobContext) -> dict[str, Any]:
-    """Extract the material; it stays `processing` through retries and ends `done` or `error`."""
-    async with ctx.db.sessions() as session:
+    """Extract the material; it stays `processing` through retries and ends `done` or `error`.
+
+    Two short transactions around the extraction, none open during it: `processing` commits
+    first so clients see it while the file is read (for minutes, for a lecture), and on SQLite
+    an open write transaction would hold the database's one write lock all that time."""
+    async with ctx.db.transaction() as session:
         material = await start_processing(session, ctx.subject_id)
     if material is None:
         raise PermanentJobError(GONE)
@@ -59,7 +63,7 @@ async def ingest_material(ctx: JobContext) -> dict[str, Any]:
         await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True))
     parts = len(document.chunks)
     await ctx.report_progress(parts, parts, "extracted", force=True)
-    async with ctx.db.sessions() as session:
+    async with ctx.db.transaction() as session:
         stored = await finish_processing(session, ctx.subject_id, document.model_dump(mode="json"))
     if not stored:
         raise PermanentJobError(GONE)

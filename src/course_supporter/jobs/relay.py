@@ -23,7 +23,7 @@ RELAY_BATCH = 100
 async def relay_queued_jobs(db: Database, queue: procrastinate.App) -> int:
     """Hand over queued rows not yet dispatched; workers running this at once skip each
     other's rows (PostgreSQL row locks). Returns how many rows were handled."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         query = (
             select(Job.id)
             .where(Job.status == JobStatus.QUEUED, Job.dispatched_at.is_(None))
@@ -35,20 +35,18 @@ async def relay_queued_jobs(db: Database, queue: procrastinate.App) -> int:
         job_ids = list(await session.scalars(query))
         await _hand_over_all(queue, job_ids)
         await _mark_dispatched(session, job_ids)
-        await session.commit()
     return len(job_ids)
 
 
 async def redispatch_unfinished(db: Database, queue: procrastinate.App) -> int:
     """Start-up of an in-memory queue: every queued or running row goes back into it, since
     the queue that held them died with the previous process."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         job_ids = list(
             await session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.id))
         )
         await _hand_over_all(queue, job_ids)
         await _mark_dispatched(session, job_ids)
-        await session.commit()
     return len(job_ids)
 
 

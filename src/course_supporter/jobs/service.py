@@ -56,7 +56,7 @@ class Attempt:
 async def start_attempt(db: Database, job_id: uuid.UUID) -> Attempt | None:
     """Mark the job running and count the attempt; None when it is finished or gone."""
     now = utcnow()
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 update(Job)
@@ -77,7 +77,6 @@ async def start_attempt(db: Database, job_id: uuid.UUID) -> Attempt | None:
                     job_id, row.tenant_id, row.kind, row.subject_id, JobStatus.RUNNING, row.attempts
                 ),
             )
-        await session.commit()
     if row is None:
         return None
     return Attempt(job_id, row.tenant_id, row.kind, row.subject_id, row.attempts, row.params or {})
@@ -93,7 +92,7 @@ async def finish_failed(db: Database, job_id: uuid.UUID, error: str) -> None:
 
 async def schedule_retry(db: Database, job_id: uuid.UUID, error: str) -> None:
     """Back to queued, keeping the last attempt's error visible to the client."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 update(Job)
@@ -104,12 +103,11 @@ async def schedule_retry(db: Database, job_id: uuid.UUID, error: str) -> None:
         ).one_or_none()
         if row is not None:
             notify_job_change(session, _change(job_id, row, JobStatus.QUEUED, error=error))
-        await session.commit()
 
 
 async def record_progress(db: Database, job_id: uuid.UUID, progress: dict[str, Any]) -> None:
     """Store a running job's progress; listeners hear it as a `running` change."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 update(Job)
@@ -120,18 +118,16 @@ async def record_progress(db: Database, job_id: uuid.UUID, progress: dict[str, A
         ).one_or_none()
         if row is not None:
             notify_job_change(session, _change(job_id, row, JobStatus.RUNNING, progress=progress))
-        await session.commit()
 
 
 async def defer(db: Database, job_id: uuid.UUID, reason: str) -> None:
     """Back to queued without spending the attempt: the job waits for its inputs."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         await session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
             .values(status=JobStatus.QUEUED, attempts=Job.attempts - 1, error=reason)
         )
-        await session.commit()
 
 
 _CHANGE_COLUMNS = (Job.tenant_id, Job.kind, Job.subject_id, Job.attempts)
@@ -151,7 +147,7 @@ async def _finish(
     result: dict[str, Any] | None = None,
     error: str | None,
 ) -> None:
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 update(Job)
@@ -162,7 +158,6 @@ async def _finish(
         ).one_or_none()
         if row is not None:
             notify_job_change(session, _change(job_id, row, status, error=error, result=result))
-        await session.commit()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,5 @@ class DatabaseCallRecorder:
         self.db = db
 
     async def record(self, call: LLMCallRecord) -> None:
-        async with self.db.sessions() as session:
+        async with self.db.transaction() as session:
             session.add(LLMCall(**asdict(call)))
-            await session.commit()

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from course_supporter.db import Repository, TenantScopedRepository, utcnow
@@ -107,6 +107,9 @@ class UploadRepository(TenantScopedRepository[Upload]):
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_by_id(self, upload_id: uuid.UUID) -> None:
+        await self.session.execute(delete(Upload).where(Upload.id == upload_id))
 
     async def expired_before(self, cutoff: datetime, *, limit: int) -> Sequence[Upload]:
         return (

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.courses.service import get_course
-from course_supporter.db import new_id
+from course_supporter.db import after_commit, after_rollback, new_id
 from course_supporter.errors import (
     ConflictError,
     DependencyUnavailableError,
@@ -135,11 +135,9 @@ async def upload_material(
         sha256=received.stored.sha256,
         position=position,
     )
-    try:
-        return await record_material(session, material)
-    except BaseException:
-        await storage.delete(received.stored.key)
-        raise
+    # The stored file goes again when its row does not commit, here or at the boundary.
+    after_rollback(session, lambda: _remove_stored(storage.delete(received.stored.key), "upload"))
+    return await record_material(session, material)
 
 
 async def _receive_upload(
@@ -237,13 +235,16 @@ async def replace_material_file(
         material.status = MaterialStatus.PENDING
         material.error_message = None
         job = enqueue_job(session, tenant_id, INGEST_JOB, material.id)
-        await session.commit()
+        await session.flush()
     except BaseException:
-        await session.rollback()
         await storage.delete(received.stored.key)
         raise
+    # Whichever file the committed row does not point at goes: the old one after the commit,
+    # the new one when the switch rolls back.
+    after_rollback(session, lambda: _remove_stored(storage.delete(received.stored.key), "upload"))
     if old_key and old_key != received.stored.key:
-        await _remove_stored(storage.delete(old_key), old_key)
+        replaced: str = old_key
+        after_commit(session, lambda: _remove_stored(storage.delete(replaced), replaced))
     return CreatedMaterial(material=material, job=job)
 
 
@@ -312,7 +313,7 @@ async def record_material(session: AsyncSession, material: Material) -> CreatedM
         material.id = new_id()
     session.add(material)
     job = enqueue_job(session, material.tenant_id, INGEST_JOB, material.id)
-    await session.commit()
+    await session.flush()
     return CreatedMaterial(material=material, job=job)
 
 
@@ -381,7 +382,7 @@ async def start_processing(session: AsyncSession, material_id: uuid.UUID) -> Mat
         return None
     material.status = MaterialStatus.PROCESSING
     material.error_message = None
-    await session.commit()
+    await session.flush()
     return material
 
 
@@ -398,7 +399,7 @@ async def finish_processing(
     record_event(
         session, material.tenant_id, MATERIAL_DONE, material.id, _material_payload(material)
     )
-    await session.commit()
+    await session.flush()
     return True
 
 
@@ -415,7 +416,7 @@ async def fail_processing(session: AsyncSession, material_id: uuid.UUID, message
             material.id,
             {**_material_payload(material), "error": message},
         )
-        await session.commit()
+        await session.flush()
 
 
 def _material_payload(material: Material) -> dict[str, object]:
@@ -439,9 +440,8 @@ async def delete_material(
     material = await get_material(session, tenant_id, course_id, material_id)
     key = material.storage_key
     await MaterialRepository(session).delete(material)
-    await session.commit()
     if key:
-        await _remove_stored(storage.delete(key), key)
+        after_commit(session, lambda: _remove_stored(storage.delete(key), key))
 
 
 async def _remove_stored(removal: Awaitable[object], what: str) -> None:
@@ -465,17 +465,15 @@ async def add_slide_mappings(
         created = await repo.add_missing(course_id, wanted)
     except IntegrityError as exc:
         # Only the course's foreign key is left to violate: it was deleted meanwhile.
-        await session.rollback()
         raise ConflictError("the course was deleted while its slides were being mapped") from exc
     stored = await repo.timecodes(course_id, wanted)
     clashes = sorted(n for n, timecode in wanted.items() if stored.get(n) != timecode)
     if clashes:
-        await session.rollback()
         raise InvalidInputError(
             f"slides already mapped to other timecodes for this course: {clashes}",
             loc=("body", "mappings"),
         )
-    await session.commit()
+    await session.flush()
     return created
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from course_supporter.config import Settings
 from course_supporter.courses.service import get_course
-from course_supporter.db import Database, new_id, utcnow
+from course_supporter.db import Database, after_rollback, commit_or_rollback, new_id, utcnow
 from course_supporter.errors import (
     ConflictError,
     DependencyUnavailableError,
@@ -104,11 +104,9 @@ async def prepare_upload(
         expires_at=presigned.expires_at,
     )
     session.add(upload)
-    try:
-        await session.commit()
-    except BaseException:
-        await _discard_stored(storage, key, presigned.upload_id)
-        raise
+    # A multipart upload opened for a row that never commits is aborted again.
+    after_rollback(session, lambda: _discard_stored(storage, key, presigned.upload_id))
+    await session.flush()
     return PreparedUpload(upload, presigned)
 
 
@@ -142,7 +140,7 @@ async def complete_upload(
             upload.storage_key, size=upload.size_bytes, upload_id=upload.s3_upload_id, parts=parts
         )
     except UploadTooLarge as exc:
-        await _forget(session, upload)
+        _forget(session, upload)
         raise PayloadTooLargeError(_too_large(exc.max_bytes) + "; the object was deleted") from exc
     except UploadIncomplete as exc:
         raise ConflictError(str(exc)) from exc
@@ -166,13 +164,11 @@ async def complete_upload(
         sha256=stored.sha256,
     )
     if not await repo.mark_completed(upload.id, utcnow()):
-        await session.rollback()
         raise ConflictError(_already_completed(upload))
     try:
         return await record_material(session, material)
     except IntegrityError as exc:
         # The material id is fixed per upload: a concurrent completion got there first.
-        await session.rollback()
         raise ConflictError(_already_completed(upload)) from exc
     except BaseException:
         await _discard_stored(storage, upload.storage_key, None)
@@ -194,7 +190,7 @@ async def discard_expired_uploads(
             if upload.completed_at is None:
                 await _discard_stored(storage, upload.storage_key, upload.s3_upload_id)
             await session.delete(upload)
-        await session.commit()
+        await session.flush()
         removed += len(batch)
     return removed
 
@@ -203,7 +199,7 @@ async def sweep_uploads(db: Database, storage: ObjectStorage, settings: Settings
     """Expired presigned uploads lose their rows and bytes; multipart uploads nobody finished
     (abandoned by a client, or left by a crashed API process) are aborted once older than
     any presigned URL could still use."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         discarded = await discard_expired_uploads(session, storage)
     stale_after = timedelta(seconds=settings.presigned_url_ttl_seconds) + COMPLETE_GRACE
     aborted = await storage.abort_stale_uploads(stale_after)
@@ -223,13 +219,20 @@ async def _sniffed_type(session: AsyncSession, storage: ObjectStorage, upload: U
         return check_file_type(upload.source_type, upload.filename, head)
     except (InvalidInputError, UnsupportedMediaError) as exc:
         await _discard_stored(storage, upload.storage_key, None)
-        await _forget(session, upload)
+        _forget(session, upload)
         raise type(exc)(f"{exc.message}; the uploaded object was deleted") from exc
 
 
-async def _forget(session: AsyncSession, upload: Upload) -> None:
-    await UploadRepository(session).delete(upload)
-    await session.commit()
+def _forget(session: AsyncSession, upload: Upload) -> None:
+    """The refused upload's row goes with its deleted object. The refusal is the request's
+    error, so its transaction rolls back; the row is deleted after that, in one of its own."""
+    upload_id = upload.id
+
+    async def forget() -> None:
+        async with commit_or_rollback(session):
+            await UploadRepository(session).delete_by_id(upload_id)
+
+    after_rollback(session, forget)
 
 
 async def _discard_stored(storage: ObjectStorage, key: str, s3_upload_id: str | None) -> None:

@@ -129,7 +129,7 @@ async def submit_answers(
     await session.flush()
     for submission in submissions:
         submission.job_id = job.id
-    await session.commit()
+    await session.flush()
     return job, submissions
 
 
@@ -157,7 +157,7 @@ async def review_submission(
         )
     submission.review_score, submission.review_comment = score, comment
     submission.reviewed_at = utcnow()
-    await session.commit()
+    await session.flush()
     return submission
 
 
@@ -497,7 +497,7 @@ async def erase_learner(
     erased += await QuizAttemptRepository(session).delete_for_learner(
         tenant_id, course_id, learner_ref
     )
-    await session.commit()
+    await session.flush()
     return erased
 
 
@@ -613,7 +613,7 @@ async def answer_quiz(
     )
     session.add(attempt)
     await session.flush()
-    await session.commit()
+    await session.flush()
     return QuizResult(
         attempt_id=attempt.id,
         course_id=course_id,

@@ -16,15 +16,14 @@ def _submission_ids(ctx: JobContext) -> list[uuid.UUID]:
 
 
 async def _mark_failed(ctx: JobContext, error: str) -> None:
-    async with ctx.db.sessions() as session:
+    async with ctx.db.transaction() as session:
         await fail_queued(session, ctx.tenant_id, _submission_ids(ctx), error)
-        await session.commit()
 
 
 @register_job_kind(GRADE_JOB, on_failure=_mark_failed)
 async def run_grade_job(ctx: JobContext) -> dict[str, Any]:
     """Grade in one transaction: a crash before the commit leaves every answer queued."""
-    async with ctx.db.sessions() as session:
+    async with ctx.db.transaction() as session:
         try:
             graded = await grade_queued(
                 session,
@@ -40,5 +39,4 @@ async def run_grade_job(ctx: JobContext) -> dict[str, Any]:
             raise PermanentJobError(
                 "The exercise was deleted before its answers were graded"
             ) from exc
-        await session.commit()
     return {"graded": graded}

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from course_supporter.authoring.models import StructureTombstone, VersionKind
-from course_supporter.authoring.service import record_version, save_generated_structure
-from course_supporter.authoring.tombstones import tombstone_key
+from course_supporter.authoring.service import (
+    VersionKind,
+    deleted_by_author,
+    record_version,
+    save_generated_structure,
+)
 from course_supporter.config import Settings
 from course_supporter.courses.models import Course
 from course_supporter.courses.service import (
@@ -116,7 +118,7 @@ async def structure_course(
     )
     modules = len(result.structure.modules)
     await report(0, modules, "saving modules")
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         course = await get_course(session, tenant_id, course_id)
         current = await load_tree(session, course_id)
         if current:
@@ -139,7 +141,6 @@ async def structure_course(
                 key_prefix=key_prefix,
                 keep=settings.structure_versions_kept,
             )
-        await session.commit()
     await report(saved.modules, saved.modules, "saved modules")
     return {
         "version": saved.version,
@@ -198,7 +199,7 @@ async def regenerate_part(
         request=_regeneration_request(part, target, instructions),
     )
     fresh = generated_nodes(result.structure)
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         course = await get_course(session, tenant_id, course_id)
         await lock_course(session, course_id)
         current = await load_tree(session, course_id)
@@ -218,7 +219,6 @@ async def regenerate_part(
             session, course, merged, VersionKind.REGENERATED, settings,
             strategy=strategy, job_id=job_id, key_prefix=key_prefix,
         )  # fmt: skip
-        await session.commit()
     offline = result.provider == OFFLINE_PROVIDER
     return {
         "version": saved.version,
@@ -277,21 +277,8 @@ def _replace_node(modules: list[StructureNode], merged: StructureNode) -> list[S
 
 
 async def _tombstones(session: AsyncSession, course_id: uuid.UUID) -> Tombstoned:
-    keys = {
-        (row.kind, row.match_key)
-        for row in (
-            await session.execute(
-                select(StructureTombstone.kind, StructureTombstone.match_key).where(
-                    StructureTombstone.course_id == course_id
-                )
-            )
-        ).all()
-    }
-
-    def tombstoned(node: StructureNode) -> bool:
-        return (node.kind, tombstone_key(node.kind, node.key_text)) in keys
-
-    return tombstoned
+    deleted = await deleted_by_author(session, course_id)
+    return lambda node: deleted(node.kind, node.key_text)
 
 
 async def _save_as_version(
