@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Request, expect
 
 from tests.api_server import PROJECT_ROOT, ApiServer, run_api_server
-from tests.conftest import service_missing
+from tests.browser import chromium, keep_on_server, record_errors
 
 pytestmark = pytest.mark.slow
 
@@ -70,14 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        service_missing("Chromium", "no chromium on PATH (Debian package `chromium`)")
-    assert executable is not None
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @dataclass
@@ -115,24 +108,17 @@ def watched(browser: Browser, server: ApiServer) -> Iterator[Watched]:
     page.set_default_timeout(STEP_TIMEOUT_MS)
     seen = Watched(page)
 
-    def only_this_server(route: Route) -> None:
-        url = route.request.url
-        seen.urls.append(url)
-        if route.request.method == "POST" and re.search(r"/materials$", url):
+    def count(request: Request) -> None:
+        seen.urls.append(request.url)
+        if request.method == "POST" and re.search(r"/materials$", request.url):
             seen.material_posts += 1
-        if url == server.base_url or url.startswith(server.base_url + "/"):
-            route.continue_()
-        else:
-            seen.outside.append(url)
-            route.abort()
 
     def refuse_dialog(dialog: Dialog) -> None:
         seen.dialogs.append(dialog.message)
         dialog.dismiss()
 
-    page.route("**/*", only_this_server)
-    page.on("console", lambda m: seen.console.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: seen.console.append(f"page error: {error}"))
+    keep_on_server(page, server.base_url, seen.outside, count)
+    record_errors(page, seen.console)
     page.on("dialog", refuse_dialog)
     yield seen
     context.close()
