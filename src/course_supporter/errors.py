@@ -61,3 +61,9 @@ class UnsupportedMediaError(DomainError):
 
 class DependencyUnavailableError(DomainError):
     status_code = 503
+
+
+class InvalidSettingsError(Exception):
+    """A setting's value is refused (not a domain error: the process cannot start at all).
+
+    The message names each setting and what it accepts; the CLI prints it and exits 2."""
