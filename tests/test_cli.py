@@ -147,3 +147,67 @@ def test_show_prints_a_courses_outline_or_its_json(tmp_path: Path, migrated: str
     as_json = cli(tmp_path, "show", course_id, "--format", "json", DATABASE_URL=migrated)
     assert json.loads(as_json.stdout)["title"] == "Git <basics>"
     assert json.loads(as_json.stdout)["structure"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "setting", "expected"),
+    [
+        (["db", "upgrade"], {"ENVIRONMENT": ""}, "ENVIRONMENT='': input should be 'development'"),
+        (["db", "downgrade", "-1"], {"ENVIRONMENT": "prod"}, "ENVIRONMENT='prod'"),
+        (["tenants", "list"], {"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE='0': input"),
+        (
+            ["keys", "create", "--tenant", "acme"],
+            {"API_KEY_CACHE_TTL_SECONDS": "x"},
+            "valid number",
+        ),
+        (["serve"], {"TRUSTED_PROXIES": "proxy"}, "TRUSTED_PROXIES"),
+        (["worker"], {"S3_ADDRESSING_STYLE": "x"}, "'auto', 'path' or 'virtual'"),
+        (
+            ["build", str(PROJECT / "tests" / "data" / "tutorial")],
+            {"STORAGE_BACKEND": "ftp"},
+            "STORAGE_BACKEND='ftp'",
+        ),
+        (["show", "01a2f000-0000-7000-8000-000000000000"], {"JOB_CONCURRENCY": "0"}, "greater"),
+    ],
+)
+def test_an_invalid_setting_is_one_line_naming_it_for_every_command(
+    tmp_path: Path, migrated: str, args: list[str], setting: dict[str, str], expected: str
+) -> None:
+    result = cli(tmp_path, *args, DATABASE_URL=migrated, **setting)
+    assert_one_line_error(result, "invalid setting " + next(iter(setting)))
+    assert expected in result.stderr
+    assert result.returncode == 2
+
+
+def test_a_secret_setting_is_named_but_its_value_never_printed(tmp_path: Path) -> None:
+    result = cli(tmp_path, "tenants", "list", UPLOAD_SIGNING_SECRET="hunter2")
+    assert_one_line_error(result, "invalid setting UPLOAD_SIGNING_SECRET: ")
+    assert "hunter2" not in result.stderr
+    assert result.returncode == 2
+
+
+def test_migrating_to_an_unknown_revision_is_one_line(tmp_path: Path, migrated: str) -> None:
+    for args in (["db", "downgrade", "nope"], ["db", "upgrade", "--revision", "nope"]):
+        result = cli(tmp_path, *args, DATABASE_URL=migrated)
+        assert_one_line_error(result, "Can't locate revision identified by 'nope'")
+    # `-1` is a revision (the one before), not an unknown option.
+    assert cli(tmp_path, "db", "downgrade", "-1", DATABASE_URL=migrated).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["tenants", "create", "x" * 101], "tenant name must be 1-100 printable characters"),
+        (["keys", "create", "--tenant", "acme", "--expires-in", "3x"], "bad duration '3x'"),
+        (["keys", "create", "--tenant", "acme", "--expires-in", "9" * 12 + "d"], "too long"),
+        (["keys", "create", "--tenant", "acme", "--rate-prep", "0"], "at least 1 request"),
+        (["keys", "create", "--tenant", "acme", "--scopes", "admin"], "unknown scope(s) admin"),
+        (["keys", "rotate", "cs_live_0000", "--grace", "soon"], "bad duration 'soon'"),
+        (["tenants", "set", "acme", "--review-threshold", "2"], "between 0 and 1"),
+    ],
+)
+def test_bad_admin_input_is_one_line(
+    tmp_path: Path, migrated: str, args: list[str], expected: str
+) -> None:
+    assert cli(tmp_path, "tenants", "create", "acme", DATABASE_URL=migrated).returncode == 0
+    assert_one_line_error(cli(tmp_path, *args, DATABASE_URL=migrated), expected)

@@ -14,6 +14,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from course_supporter.cli_support import command_group, database_errors, require_database_file
 from course_supporter.courses.cli import show
+from course_supporter.errors import InvalidSettingsError
 from course_supporter.jobs.cli import worker
 from course_supporter.mentoring.cli import grade
 from course_supporter.reports.cli import report_app
@@ -43,7 +44,8 @@ def db_upgrade(revision: str = "head") -> None:
         upgrade(revision)
 
 
-@db_app.command("downgrade")
+# `-1` is a revision here, not an option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (`-1`: the last one), before rolling back an image."""
     from course_supporter.config import get_settings
@@ -95,9 +97,12 @@ def serve(
 
 
 def main() -> None:
-    """Run the command; a usage error is one line on stderr and exit status 2."""
+    """Run the command; a usage error or an invalid setting is one line on stderr, exit 2."""
     try:
         status = app(standalone_mode=False)
+    except InvalidSettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        status = 2
     except NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
         status = 2

@@ -10,9 +10,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceParseError
 
+from course_supporter.errors import InvalidSettingsError
 from course_supporter.llm.strategy import Strategy
 
 PACKAGE_FILES = files("course_supporter")
@@ -211,6 +214,27 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+# Values of these settings are never repeated back: they may hold a password or a key.
+_UNSHOWN = ("url", "key", "secret", "token", "password")
+
+
+def _describe(error: ErrorDetails) -> str:
+    """`ENVIRONMENT='prod': input should be 'development' or 'production'` (the env var's name)."""
+    name = "__".join(part for part in error["loc"] if isinstance(part, str)).upper() or "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    shown = isinstance(error["input"], str) and not any(w in name.lower() for w in _UNSHOWN)
+    given = f"={error['input']!r}" if shown else ""
+    return f"{name}{given}: {message}"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process; a refused value is an `InvalidSettingsError`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        described = "; ".join(_describe(error) for error in exc.errors())
+        raise InvalidSettingsError(f"invalid setting {described}") from None
+    except SourceParseError as exc:
+        raise InvalidSettingsError(f"invalid setting: {exc}") from None

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 class DomainError(Exception):
     status_code = 400
+    headers: dict[str, str] | None = None
+    """Response headers the API sends with this error (`WWW-Authenticate`, `Retry-After`)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UnauthenticatedError(DomainError):
+    """No usable API key: missing, unknown, revoked, expired, or its tenant inactive."""
+
+    status_code = 401
+    headers = {"WWW-Authenticate": "ApiKey"}
 
 
 class ForbiddenError(DomainError):
@@ -59,5 +68,25 @@ class UnsupportedMediaError(DomainError):
     status_code = 415
 
 
+class TooManyRequestsError(DomainError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}
+
+
 class DependencyUnavailableError(DomainError):
     status_code = 503
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}
+
+
+class InvalidSettingsError(Exception):
+    """A setting's value is refused (not a domain error: the process cannot start at all).
+
+    The message names each setting and what it accepts; the CLI prints it and exits 2."""

@@ -126,8 +126,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInputError):
         # Every 422 has one shape, whether Pydantic or a service refused the input.
         detail = [{"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}]
-        return error_response(request, exc.status_code, detail)
-    return error_response(request, exc.status_code, exc.message)
+        return error_response(request, exc.status_code, detail, exc.headers)
+    return error_response(request, exc.status_code, exc.message, exc.headers)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

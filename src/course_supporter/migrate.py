@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 
 from course_supporter.config import PACKAGE_FILES
+from course_supporter.errors import InvalidInputError
 
 # procrastinate owns these tables, types and functions: migrations/env.py installs them next to
 # ours on PostgreSQL (`ensure_queue_schema`), Alembic's revisions do not describe them.
@@ -22,11 +24,17 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def upgrade(revision: str = "head", database_url: str | None = None) -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    try:
+        command.upgrade(alembic_config(database_url), revision)
+    except CommandError as exc:
+        raise InvalidInputError(f"cannot upgrade to {revision!r}: {exc}") from exc
 
 
 def downgrade(revision: str, database_url: str | None = None) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+    try:
+        command.downgrade(alembic_config(database_url), revision)
+    except CommandError as exc:
+        raise InvalidInputError(f"cannot downgrade to {revision!r}: {exc}") from exc
 
 
 def is_ours(name: str | None, type_: str, parent_names: object) -> bool:

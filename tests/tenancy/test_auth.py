@@ -238,3 +238,17 @@ async def test_a_rotation_failing_after_the_new_key_leaves_nothing_behind(
         ).all()
     assert [key.key_prefix for key in tenant_keys] == [old[:16]]
     assert tenant_keys[0].expires_at is None
+
+
+async def test_a_refused_key_names_the_scheme_and_a_missing_scope_names_the_scope(
+    client: ApiClient,
+) -> None:
+    refused = await client.http.get("/api/v1/me", headers={"X-API-Key": "cs_live_" + "0" * 32})
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == "ApiKey"
+    assert refused.json() == {**UNAUTHORIZED, "request_id": refused.headers["x-request-id"]}
+    check_only = {"X-API-Key": await client.new_key("check")}
+    forbidden = await client.http.post("/api/v1/courses", json={"title": "x"}, headers=check_only)
+    assert forbidden.status_code == 403
+    assert forbidden.json()["detail"] == "This API key needs scope 'prep'"
+    assert "WWW-Authenticate" not in forbidden.headers

@@ -319,3 +319,14 @@ def test_local_windows_forget_keys_idle_for_two_windows() -> None:
     assert local.acquire_sliding_window_entry("tenant/a/check", 5, 60)
     assert len(local) == 1
     assert local.get_sliding_window("authfail/10.0.0.1", 60)[::2] == (0, 0)
+
+
+async def test_limits_failing_closed_say_when_to_retry(sqlite_url: str, tmp_path: Path) -> None:
+    dead = make_settings(
+        sqlite_url, tmp_path, redis_url="redis://127.0.0.1:1/0", rate_limit_fail_open=False
+    )
+    async with open_client(dead) as api:
+        response = await api.http.get("/api/v1/me", headers={"X-API-Key": await api.new_key()})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["request_id"] == response.headers["x-request-id"]

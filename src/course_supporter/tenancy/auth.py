@@ -12,12 +12,18 @@ from typing import Annotated, Any, NoReturn
 
 import structlog
 from cachetools import TTLCache
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from starlette.types import Scope as ASGIScope
 
 from course_supporter.config import Settings
 from course_supporter.db import Database
+from course_supporter.errors import (
+    DependencyUnavailableError,
+    ForbiddenError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+)
 from course_supporter.tenancy import keys
 from course_supporter.tenancy.context import TenantContext
 from course_supporter.tenancy.ratelimit import RateLimiter, RateLimitUnavailableError
@@ -157,18 +163,8 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _unauthorized() -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED_DETAIL, headers={"WWW-Authenticate": "ApiKey"}
-    )
-
-
-def _limits_unavailable() -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "Rate limiting is unavailable; retry shortly",
-        headers={"Retry-After": "5"},
-    )
+def _limits_unavailable() -> DependencyUnavailableError:
+    return DependencyUnavailableError("Rate limiting is unavailable; retry shortly", retry_after=5)
 
 
 async def authenticate(request: Request, raw_key: str | None) -> TenantContext:
@@ -200,12 +196,10 @@ async def _refuse(limiter: RateLimiter, client: str) -> NoReturn:
     except RateLimitUnavailableError as exc:
         raise _limits_unavailable() from exc
     if not within_limit:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed authentication attempts; wait a minute and retry",
-            headers={"Retry-After": "60"},
+        raise TooManyRequestsError(
+            "Too many failed authentication attempts; wait a minute and retry", retry_after=60
         )
-    raise _unauthorized()
+    raise UnauthenticatedError(UNAUTHORIZED_DETAIL)
 
 
 class ScopedApiKey(APIKeyHeader):
@@ -242,7 +236,7 @@ class ScopedApiKey(APIKeyHeader):
             if accepted in context.scopes:
                 await _charge(authenticator.limiter, state, context, accepted, name, 1)
                 return context
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"This API key needs scope {self._needs}")
+        raise ForbiddenError(f"This API key needs scope {self._needs}")
 
 
 _API_KEY_HEADER_NAME = API_KEY_HEADER.lower().encode("latin-1")
@@ -282,10 +276,10 @@ async def _charge(
     # The request middleware adds these to whatever response follows, this 429 included.
     state["rate_limit_headers"] = decision.raw_headers()
     if not decision.allowed:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
+        # Retry-After is among the rate-limit headers just stored, not repeated here.
+        raise TooManyRequestsError(
             f"Rate limit of {decision.limit} requests per minute for scope "
-            f"'{name}' exceeded; retry after {decision.reset_after} s",
+            f"'{name}' exceeded; retry after {decision.reset_after} s"
         )
 
 

@@ -150,8 +150,8 @@ def create_key(
             tenant,
             scopes=scopes,
             label=label,
-            rate_prep=rate_prep or settings.default_rate_limit_prep,
-            rate_check=rate_check or settings.default_rate_limit_check,
+            rate_prep=settings.default_rate_limit_prep if rate_prep is None else rate_prep,
+            rate_check=settings.default_rate_limit_check if rate_check is None else rate_check,
             expires_in=lifetime,
         )
     )
