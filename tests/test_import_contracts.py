@@ -16,7 +16,7 @@ INTERFACE = {
     "materials": {"service", "schemas", "models"},
     "ingestion": {"extract", "document", "merge", "formats", "fetching", "errors"},
     "structuring": {"schemas", "references", "outline"},
-    "authoring": {"service", "schemas", "models", "tombstones"},
+    "authoring": {"service", "schemas"},
     "tenancy": {"service", "schemas", "models", "auth", "context", "scopes"},
     "jobs": {"service", "schemas", "models", "registry"},
     "reports": {"service", "schemas"},
