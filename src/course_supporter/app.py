@@ -153,12 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger=larger_body_caps(settings),
     )
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(settings))
-    app.include_router(docs_router)
-    app.mount(ASSETS_PATH, docs_assets(), name="docs-assets")
-    app.include_router(panel_router)
-    app.mount(PANEL_ASSETS_PATH, panel_assets(), name="panel-assets")
+    # Routes are matched in this order, each request trying them one by one: the API's first,
+    # the docs, the panel and their static mounts after.
     app.include_router(health.router)
-    app.include_router(metrics.router)
     app.include_router(tenancy_router)
     app.include_router(courses_router)
     app.include_router(authoring_router)
@@ -169,5 +166,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(storage_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
+    app.include_router(metrics.router)
+    app.include_router(docs_router)
+    app.mount(ASSETS_PATH, docs_assets(), name="docs-assets")
+    app.include_router(panel_router)
+    app.mount(PANEL_ASSETS_PATH, panel_assets(), name="panel-assets")
     install_openapi(app)
     return app
