@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ from course_supporter.db import Database, async_database_url
 from course_supporter.migrate import upgrade
 from course_supporter.tenancy import service
 from tests.chat_server import ChatServer, running_chat_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -187,3 +191,12 @@ def chat_server() -> Iterator[ChatServer]:
     """A model provider over the real chat-completions wire, answering as its behaviours say."""
     with running_chat_server() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (Debian's) for a module's browser tests."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched

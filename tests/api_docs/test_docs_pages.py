@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.api_server import ApiServer, run_api_server
-from tests.browser import chromium, keep_on_server, record_errors
+from tests.browser import keep_on_server, record_errors
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,6 @@ RENDER_TIMEOUT_MS = 60_000
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     with run_api_server(tmp_path_factory.mktemp("docs")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @dataclass

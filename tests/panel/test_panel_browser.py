@@ -13,7 +13,6 @@ Debian's (`/usr/bin/chromium`); with REQUIRE_SERVICES=1 a missing Chromium fails
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,19 +24,15 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, Request, expect
 
 from tests.api_server import PROJECT_ROOT, ApiServer, run_api_server
-from tests.browser import chromium, keep_on_server, record_errors
+from tests.browser import SCREENSHOTS, WIDE, keep_on_server, record_errors, shoot_both_widths
 
 pytestmark = pytest.mark.slow
 
 MAX_UPLOAD_BYTES = 50_000
-WIDE, NARROW = 1280, 390
 STEP_TIMEOUT_MS = 60_000
 # Every field a person types into gets this; were it ever parsed as HTML, window.__xss is set.
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 1">'
 TUTORIAL = PROJECT_ROOT / "tests" / "data" / "tutorial"
-SCREENSHOTS = Path(
-    os.environ.get("PANEL_SCREENSHOTS") or PROJECT_ROOT / "var" / "screenshots" / "panel"
-)
 LECTURE = """WEBVTT
 
 00:00:01.000 --> 00:00:09.000
@@ -67,12 +62,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @dataclass
 class Watched:
     page: Page
@@ -87,17 +76,7 @@ class Watched:
         return found + [line for line in self.console if "Content Security Policy" in line]
 
     def shoot(self, name: str) -> None:
-        """The page now, at both widths; at 390 px nothing may overflow sideways."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for width in (WIDE, NARROW):
-            self.page.set_viewport_size({"width": width, "height": 900})
-            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-            if width == NARROW:
-                overflow = self.page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                assert overflow <= 0, f"{name}: {overflow}px wider than a {NARROW}px screen"
-        self.page.set_viewport_size({"width": WIDE, "height": 900})
+        shoot_both_widths(self.page, name)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ URL), and the key's expiry warning. Screenshots at 1280 and 390 px go to PANEL_S
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -21,19 +20,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.api_server import PROJECT_ROOT, ApiServer, run_api_server
-from tests.browser import chromium, keep_on_server, record_errors
+from tests.api_server import ApiServer, run_api_server
+from tests.browser import WIDE, keep_on_server, record_errors, shoot_both_widths
 from tests.ingestion.conftest import topic_pages_pdf
 
 pytestmark = pytest.mark.slow
 
-WIDE, NARROW = 1280, 390
 STEP_TIMEOUT_MS = 60_000
 # The page a web material fetches answers this late: the material stays `processing` meanwhile.
 SLOW_PAGE_SECONDS = 6.0
-SCREENSHOTS = Path(
-    os.environ.get("PANEL_SCREENSHOTS") or PROJECT_ROOT / "var" / "screenshots" / "panel"
-)
 RECORD_PAGE = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -112,12 +107,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, pages: SlowPages) -> Iterat
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @dataclass
 class Seen:
     page: Page
@@ -134,16 +123,7 @@ class Seen:
         return [h for m, url, h in self.requests if m == "GET" and re.search(pattern, url)]
 
     def shoot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for width in (WIDE, NARROW):
-            self.page.set_viewport_size({"width": width, "height": 900})
-            self.page.screenshot(path=str(SCREENSHOTS / f"live-{name}-{width}.png"), full_page=True)
-            if width == NARROW:
-                overflow = self.page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                assert overflow <= 0, f"{name}: {overflow}px wider than a {NARROW}px screen"
-        self.page.set_viewport_size({"width": WIDE, "height": 900})
+        shoot_both_widths(self.page, f"live-{name}")
 
 
 @pytest.fixture
