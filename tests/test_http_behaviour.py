@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from pathlib import Path
@@ -159,3 +160,32 @@ async def test_405_names_every_method_the_path_serves(client: ApiClient) -> None
     one = await client.http.request("PUT", f"/api/v1/courses/{uuid.uuid4()}")
     assert one.status_code == 405
     assert one.headers["Allow"] == "DELETE, GET, PATCH"
+
+
+def test_no_route_depends_on_a_plain_function(tmp_path: Path) -> None:
+    """FastAPI runs a plain (sync) dependency or endpoint in its thread pool: a hand-off that
+    costs more than the attribute reads ours do. Every one is async, so none pays it."""
+    from fastapi.routing import APIRoute
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'app.db'}", tmp_path))
+    routes, seen, plain = list(app.routes), 0, []
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # an include_router() entry
+        if included is not None:
+            routes.extend(included.routes)
+        if not isinstance(route, APIRoute):
+            continue
+        seen += 1
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            pending.extend(dependant.dependencies)
+            call = dependant.call
+            if call is None:
+                continue
+            target = call if inspect.isfunction(call) else type(call).__call__
+            if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
+                plain.append(f"{route.path}: {getattr(call, '__qualname__', call)}")
+    assert seen > 50
+    assert plain == []

@@ -84,7 +84,7 @@ async def test_another_tenants_webhooks_are_404_on_every_webhook_endpoint(
     owner = await client.new_key()
     intruder = {"X-API-Key": await client.new_key()}
     async with client.db.sessions() as session:
-        context = await authenticate_key(session, owner)
+        context = await authenticate_key(session, owner, client.settings)
     assert context is not None
     async with client.db.sessions() as session:
         webhook = Webhook(

@@ -28,7 +28,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_storage(request: Request) -> ObjectStorage:
+# Every dependency here is async although none awaits: FastAPI runs a plain function in its
+# thread pool, a hand-off that costs more than the attribute read it would run.
+
+
+async def get_storage(request: Request) -> ObjectStorage:
     storage: ObjectStorage = request.app.state.storage
     return storage
 
@@ -37,7 +41,6 @@ StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 
 
 async def get_settings_of_app(request: Request) -> Settings:
-    # async: a plain function would be run in the thread pool, for one attribute read.
     settings: Settings = request.app.state.settings
     return settings
 

@@ -24,7 +24,7 @@ from course_supporter.http_errors import body_responses, error_responses
 from course_supporter.tenancy.auth import PrepTenant, ReadTenant
 
 
-def get_broker(request: Request) -> EventBroker:
+async def get_broker(request: Request) -> EventBroker:
     broker: EventBroker = request.app.state.event_broker
     return broker
 

@@ -49,6 +49,7 @@ class Authenticator:
 
     def __init__(self, db: Database, settings: Settings, limiter: RateLimiter) -> None:
         self.db = db
+        self.settings = settings
         self.limiter = limiter
         self.ttl = settings.api_key_cache_ttl_seconds
         self.flush_interval = settings.last_used_flush_seconds
@@ -79,7 +80,7 @@ class Authenticator:
         if context is not None or not keys.is_well_formed(raw_key):
             return context
         async with self.db.sessions() as session:
-            context = await authenticate_key(session, raw_key)
+            context = await authenticate_key(session, raw_key, self.settings)
         if context is None:
             return None
         key_hash = keys.hash_key(raw_key)
@@ -107,7 +108,7 @@ class Authenticator:
         snapshot = {key_hash: entry[0].key_id for key_hash, entry in self._cache.items()}
         try:
             async with self.db.sessions() as session:
-                current = await current_contexts(session, set(snapshot.values()))
+                current = await current_contexts(session, set(snapshot.values()), self.settings)
         except Exception as exc:
             # Entries stay until their TTL; the next round tries again.
             log.warning("api_key_revalidation_failed", keys=len(snapshot), error=repr(exc)[:200])

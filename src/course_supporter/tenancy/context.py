@@ -1,4 +1,4 @@
-"""The authenticated caller, as every endpoint sees it."""
+"""The authenticated caller, as every endpoint sees it: who, what it may do, and its limits."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ class TenantContext:
     scopes: frozenset[Scope]
     rate_limits: dict[Scope, int]
     expires_at: datetime | None
-    review_threshold: float | None = None
-    """The tenant's needs_review confidence threshold; None: the GRADING_REVIEW_BELOW setting."""
+    review_threshold: float
+    """Verdicts below this confidence are flagged needs_review: the tenant's own threshold, or
+    the deployment's (`GRADING_REVIEW_BELOW`)."""
+    max_upload_bytes: int
+    """The largest upload this caller may send (the deployment's `MAX_UPLOAD_BYTES`)."""
 
     def limit_for(self, scope: Scope) -> int:
         return self.rate_limits[scope]

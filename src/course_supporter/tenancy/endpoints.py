@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from course_supporter.dependencies import SettingsDep
 from course_supporter.http_errors import error_responses
 from course_supporter.tenancy.auth import ReadTenant
 from course_supporter.tenancy.schemas import Limits, MeOut, RateLimits
 from course_supporter.tenancy.scopes import Scope
-from course_supporter.tenancy.service import effective_review_threshold
 
 router = APIRouter(
     prefix="/api/v1", tags=["tenancy"], responses=error_responses(401, 403, 429, 503)
@@ -17,7 +15,7 @@ router = APIRouter(
 
 
 @router.get("/me", response_model=MeOut)
-async def get_me(tenant: ReadTenant, settings: SettingsDep) -> MeOut:
+async def get_me(tenant: ReadTenant) -> MeOut:
     """The tenant, scopes, key prefix, rate limits and expiry of the calling key, and the
     deployment's limits (the largest upload)."""
     return MeOut(
@@ -29,6 +27,6 @@ async def get_me(tenant: ReadTenant, settings: SettingsDep) -> MeOut:
             prep=tenant.limit_for(Scope.PREP), check=tenant.limit_for(Scope.CHECK)
         ),
         expires_at=tenant.expires_at,
-        review_threshold=effective_review_threshold(tenant.review_threshold, settings),
-        limits=Limits(max_upload_bytes=settings.max_upload_bytes),
+        review_threshold=tenant.review_threshold,
+        limits=Limits(max_upload_bytes=tenant.max_upload_bytes),
     )

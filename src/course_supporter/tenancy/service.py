@@ -168,16 +168,18 @@ async def rotate_key(session: AsyncSession, prefix: str, *, grace: timedelta) ->
     return issued
 
 
-async def authenticate_key(session: AsyncSession, raw_key: str) -> TenantContext | None:
+async def authenticate_key(
+    session: AsyncSession, raw_key: str, settings: Settings
+) -> TenantContext | None:
     """Resolve a raw key to its tenant; None for unknown, revoked, expired or inactive."""
     if not keys.is_well_formed(raw_key):
         return None
     found = await ApiKeyRepository(session).get_by_hash_with_tenant(keys.hash_key(raw_key))
-    return None if found is None else tenant_context(*found)
+    return None if found is None else tenant_context(*found, settings)
 
 
 async def current_contexts(
-    session: AsyncSession, key_ids: Collection[uuid.UUID]
+    session: AsyncSession, key_ids: Collection[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, TenantContext | None]:
     """What each key admits now (None: no longer usable), read in one query per 500 keys."""
     found: dict[uuid.UUID, TenantContext | None] = dict.fromkeys(key_ids)
@@ -185,11 +187,11 @@ async def current_contexts(
     repo = ApiKeyRepository(session)
     for start in range(0, len(ids), 500):
         for api_key, tenant in await repo.get_with_tenants(ids[start : start + 500]):
-            found[api_key.id] = tenant_context(api_key, tenant)
+            found[api_key.id] = tenant_context(api_key, tenant, settings)
     return found
 
 
-def tenant_context(api_key: ApiKey, tenant: Tenant) -> TenantContext | None:
+def tenant_context(api_key: ApiKey, tenant: Tenant, settings: Settings) -> TenantContext | None:
     """The context a key admits, or None when it is revoked, expired or its tenant inactive."""
     if not api_key.is_active or not tenant.is_active:
         return None
@@ -203,5 +205,6 @@ def tenant_context(api_key: ApiKey, tenant: Tenant) -> TenantContext | None:
         scopes=frozenset(Scope(s) for s in api_key.scopes if s in _KNOWN_SCOPES),
         rate_limits={Scope.PREP: api_key.rate_limit_prep, Scope.CHECK: api_key.rate_limit_check},
         expires_at=api_key.expires_at,
-        review_threshold=tenant.review_threshold,
+        review_threshold=effective_review_threshold(tenant.review_threshold, settings),
+        max_upload_bytes=settings.max_upload_bytes,
     )
