@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from course_supporter.mentoring.models import Submission
+from course_supporter.mentoring.models import Submission, SubmissionStatus
 from tests.jobs.conftest import embedded_client, wait_for_job
 from tests.mentoring.conftest import graded, seed_course, submit
 
@@ -197,21 +197,65 @@ async def test_a_class_of_answers_fits_past_the_general_json_cap(
 
 async def test_a_rerun_grading_job_grades_nothing_twice(database_url: str, tmp_path: Path) -> None:
     """A worker that died after the commit has its job run again: the verdicts stay as they are."""
-    from course_supporter.mentoring.service import grade_queued
+    from course_supporter.mentoring.service import start_grading
 
     async with embedded_client(database_url, tmp_path) as api:
         seeded = await seed_course(api)
         body = await graded(api, seeded, "A function calls itself.")
         tenant_id = (await api.http.get("/api/v1/me", headers=seeded.headers)).json()["tenant_id"]
-        async with api.db.sessions() as session:
-            again = await grade_queued(
+        async with api.db.transaction() as session:
+            again = await start_grading(
                 session,
                 api.settings,
                 uuid.UUID(tenant_id),
                 uuid.UUID(seeded.exercise_id),
                 [uuid.UUID(body["id"])],
             )
-            await session.commit()
-        assert again == 0
+        assert again is None
         read = await api.http.get(f"/api/v1/submissions/{body['id']}", headers=seeded.headers)
         assert read.json()["verdict"] == body["verdict"]
+
+
+async def test_a_grading_job_that_crashed_midway_keeps_what_it_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each verdict is stored in its own transaction: after a crash between answers, the rerun
+    grades only those still queued, and a verdict is never stored twice."""
+    from course_supporter.mentoring.service import record_verdict, start_grading
+
+    async with embedded_client(database_url, tmp_path) as api:
+        seeded = await seed_course(api)
+        url = f"/api/v1/exercises/{seeded.exercise_id}/submissions/batch"
+        answers = [
+            {"learner_ref": f"l-{n}", "answer": "A function calls itself."} for n in range(3)
+        ]
+        accepted = await api.http.post(url, json={"submissions": answers}, headers=seeded.headers)
+        assert accepted.status_code == 202, accepted.text
+        await wait_for_job(api, seeded.headers, accepted.json()["job_id"])
+        ids = [uuid.UUID(value) for value in accepted.json()["ids"]]
+        first = (await api.http.get(f"/api/v1/submissions/{ids[0]}", headers=seeded.headers)).json()
+        # The crash: the job stored the first verdict, then died before the other two.
+        async with api.db.transaction() as session:
+            for submission_id in ids[1:]:
+                submission = await session.get_one(Submission, submission_id)
+                submission.status, submission.verdict = SubmissionStatus.QUEUED, None
+        me = await api.http.get("/api/v1/me", headers=seeded.headers)
+        tenant_id = uuid.UUID(me.json()["tenant_id"])
+        async with api.db.transaction() as session:
+            rerun = await start_grading(
+                session, api.settings, tenant_id, uuid.UUID(seeded.exercise_id), ids
+            )
+        assert rerun is not None
+        assert [submission_id for submission_id, _ in rerun.answers] == ids[1:]
+        graded = await rerun.grader.grade(rerun.answers[0][1])
+        async with api.db.transaction() as session:
+            assert await record_verdict(session, rerun, ids[1], graded) is True
+        async with api.db.transaction() as session:
+            assert await record_verdict(session, rerun, ids[1], graded) is False
+        states = [
+            (await api.http.get(f"/api/v1/submissions/{i}", headers=seeded.headers)).json()
+            for i in ids
+        ]
+        assert [state["status"] for state in states] == ["graded", "graded", "queued"]
+        assert states[0]["verdict"] == first["verdict"]
+        assert states[1]["verdict"]["score"] == first["verdict"]["score"]

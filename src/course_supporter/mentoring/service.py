@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -161,7 +162,23 @@ async def review_submission(
     return submission
 
 
-async def grade_queued(
+@dataclass(frozen=True)
+class GradingRound:
+    """What grading a batch of queued answers needs, read in one short transaction and then
+    used outside any: no database connection is held while a model answers."""
+
+    tenant_id: uuid.UUID
+    exercise_id: uuid.UUID
+    course_id: uuid.UUID
+    exercise: Exercise
+    grader: AnswerGrader
+    pointers: CoursePointers
+    threshold: float
+    answers: list[tuple[uuid.UUID, str]]
+    """(submission id, answer) of each submission queued when the round started."""
+
+
+async def start_grading(
     session: AsyncSession,
     settings: Settings,
     tenant_id: uuid.UUID,
@@ -170,16 +187,14 @@ async def grade_queued(
     *,
     recorder: CallRecorder | None = None,
     job_id: uuid.UUID | None = None,
-    on_progress: Callable[[int, int], Awaitable[None]] | None = None,
-) -> int:
-    """Grade the submissions still queued among `submission_ids`; the caller commits.
+) -> GradingRound | None:
+    """The round for the submissions still queued among `submission_ids`; None if none is.
 
-    With a `recorder` the configured models grade (each call logged there), else offline.
-    `on_progress(done, total)` hears of each answer graded."""
+    With a `recorder` the configured models grade (each call logged there), else offline."""
     repository = SubmissionRepository(session)
     queued = await repository.queued_among(tenant_id, submission_ids)
     if not queued:
-        return 0
+        return None
     exercise, concepts = await _graded_exercise(session, tenant_id, exercise_id, queued[0])
     course_id = queued[0].course_id
     reviews = [
@@ -200,35 +215,52 @@ async def grade_queued(
         tenant_id=tenant_id,
         job_id=job_id,
     )
-    pointers = CoursePointers(
-        exercise, concepts, await _material_ids(session, tenant_id, course_id)
+    return GradingRound(
+        tenant_id=tenant_id,
+        exercise_id=exercise_id,
+        course_id=course_id,
+        exercise=exercise,
+        grader=grader,
+        pointers=CoursePointers(
+            exercise, concepts, await _material_ids(session, tenant_id, course_id)
+        ),
+        threshold=effective_review_threshold(await review_threshold(session, tenant_id), settings),
+        answers=[(submission.id, submission.answer) for submission in queued],
     )
-    threshold = effective_review_threshold(await review_threshold(session, tenant_id), settings)
-    for done, submission in enumerate(queued, start=1):
-        graded = await grader.grade(submission.answer)
-        document = verdict_document(graded, exercise, pointers, threshold)
-        submission.verdict = document
-        submission.score = graded.verdict.score
-        submission.status = SubmissionStatus.GRADED
-        record_event(
-            session,
-            tenant_id,
-            SUBMISSION_GRADED,
-            submission.id,
-            {
-                "submission_id": str(submission.id),
-                "exercise_id": str(exercise_id),
-                "course_id": str(course_id),
-                "learner_ref": submission.learner_ref,
-                "score": graded.verdict.score,
-                "max_points": submission.max_points,
-                "label": document.get("label"),
-                "needs_review": document.get("needs_review"),
-            },
-        )
-        if on_progress is not None:
-            await on_progress(done, len(queued))
-    return len(queued)
+
+
+async def record_verdict(
+    session: AsyncSession, grading: GradingRound, submission_id: uuid.UUID, graded: GradedAnswer
+) -> bool:
+    """Store one verdict, with its `submission.graded` event, if the submission is still
+    queued (a rerun of the job, or a deletion, may have settled it meanwhile); the caller
+    commits."""
+    found = await SubmissionRepository(session).queued_among(grading.tenant_id, [submission_id])
+    if not found:
+        return False
+    submission = found[0]
+    document = verdict_document(graded, grading.exercise, grading.pointers, grading.threshold)
+    submission.verdict = document
+    submission.score = graded.verdict.score
+    submission.status = SubmissionStatus.GRADED
+    record_event(
+        session,
+        grading.tenant_id,
+        SUBMISSION_GRADED,
+        submission.id,
+        {
+            "submission_id": str(submission.id),
+            "exercise_id": str(grading.exercise_id),
+            "course_id": str(grading.course_id),
+            "learner_ref": submission.learner_ref,
+            "score": graded.verdict.score,
+            "max_points": submission.max_points,
+            "label": document.get("label"),
+            "needs_review": document.get("needs_review"),
+        },
+    )
+    await session.flush()
+    return True
 
 
 async def _graded_exercise(
