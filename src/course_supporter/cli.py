@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from typing import Annotated
 
 import typer
@@ -64,6 +63,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
     """Run the HTTP API with uvicorn; X-Forwarded-For is trusted from TRUSTED_PROXIES."""
+    import tempfile
+
     import uvicorn
 
     from course_supporter.cli_support import fail
