@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Annotated
@@ -114,4 +115,9 @@ def main() -> None:
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         status = 130
+    # The process ends here, and everything the imports built (SQLAlchemy's and pydantic's
+    # classes, hundreds of thousands of objects) would be walked and freed cycle by cycle at
+    # interpreter exit: a third of a second of `tenants create`. Frozen, the collector leaves
+    # them to the operating system; objects outside cycles are still freed, stdout flushed.
+    gc.freeze()
     sys.exit(status if isinstance(status, int) else 0)
