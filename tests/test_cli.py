@@ -118,6 +118,29 @@ def test_help_does_not_load_the_web_stack_or_the_database_driver() -> None:
     assert result.stdout.strip() == ""
 
 
+def test_an_admin_command_loads_neither_logging_nor_the_postgresql_dialect(
+    tmp_path: Path, migrated: str
+) -> None:
+    """`tenants create` on SQLite needs SQLAlchemy and its SQLite driver, nothing more: structlog
+    (with rich) and the PostgreSQL dialect were a fifth of its start (benchmarks/cli.py)."""
+    probe = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print(','.join(m for m in ('structlog', 'rich', "
+        "'sqlalchemy.dialects.postgresql', 'fastapi', 'filetype') if m in sys.modules))); "
+        "sys.argv = ['course-supporter', 'tenants', 'create', 'acme']; "
+        "from course_supporter.cli import main; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DATABASE_URL": migrated},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ""
+
+
 def test_show_prints_a_courses_outline_or_its_json(tmp_path: Path, migrated: str) -> None:
     import asyncio
     import json

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
-import tempfile
 from typing import Annotated
 
 import typer
@@ -64,6 +64,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
     """Run the HTTP API with uvicorn; X-Forwarded-For is trusted from TRUSTED_PROXIES."""
+    import tempfile
+
     import uvicorn
 
     from course_supporter.cli_support import fail
@@ -113,4 +115,9 @@ def main() -> None:
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         status = 130
+    # The process ends here, and everything the imports built (SQLAlchemy's and pydantic's
+    # classes, hundreds of thousands of objects) would be walked and freed cycle by cycle at
+    # interpreter exit: a third of a second of `tenants create`. Frozen, the collector leaves
+    # them to the operating system; objects outside cycles are still freed, stdout flushed.
+    gc.freeze()
     sys.exit(status if isinstance(status, int) else 0)

@@ -6,7 +6,6 @@ command, so `--help` and one admin command start without loading the web stack.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +47,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction, committed once when it returns and rolled back if it
     raises; user and database errors become one line and exit 1."""
+    import asyncio
+
     from course_supporter.config import get_settings
     from course_supporter.db import Database
 

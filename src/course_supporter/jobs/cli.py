@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +18,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run jobs from the queue until SIGTERM; running jobs get JOB_SHUTDOWN_GRACE_SECONDS."""
+    import asyncio
+
     from course_supporter.config import get_settings
     from course_supporter.logging import configure_logging
 
@@ -30,6 +31,8 @@ def worker(
 
 
 async def run_worker(settings: Settings) -> None:
+    import asyncio
+
     from course_supporter.db import Database
     from course_supporter.jobs.worker import JobWorker
     from course_supporter.storage import build_storage

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -13,7 +12,6 @@ from urllib.parse import urlparse
 import typer
 
 from course_supporter.cli_support import fail
-from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, extension_of
 from course_supporter.llm.strategy import Strategy
 
 VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
@@ -21,6 +19,8 @@ VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 
 def source_type_of(item: str) -> str:
     """`web`/`video` for URLs (by host); by file extension otherwise."""
+    from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, extension_of
+
     if item.startswith(("http://", "https://")):
         host = urlparse(item).hostname or ""
         return "video" if host.endswith(VIDEO_HOSTS) else "web"
@@ -33,6 +33,8 @@ def source_type_of(item: str) -> str:
 
 def expand_inputs(items: list[str]) -> list[str]:
     """Files and URLs as given; a directory becomes its supported files in name order."""
+    from course_supporter.ingestion.formats import ALLOWED_EXTENSIONS, extension_of
+
     expanded: list[str] = []
     for item in items:
         path = Path(item)
@@ -60,6 +62,8 @@ def build(
     strategy: Annotated[Strategy, typer.Option(help="Model routing strategy.")] = Strategy.DEFAULT,
 ) -> None:
     """Turn course materials into a structure, offline unless provider keys are set."""
+    import asyncio
+
     from course_supporter.config import get_settings
     from course_supporter.db import new_id
     from course_supporter.ingestion.errors import IngestionError, RedirectPage
