@@ -219,8 +219,8 @@ async def test_a_rerun_grading_job_grades_nothing_twice(database_url: str, tmp_p
 async def test_a_grading_job_that_crashed_midway_keeps_what_it_stored(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Each verdict is stored in its own transaction: after a crash between answers, the rerun
-    grades only those still queued, and a verdict is never stored twice."""
+    """Verdicts are stored as the job goes: after a crash between answers, the rerun grades
+    only those still queued, and a verdict is never stored twice."""
     from course_supporter.mentoring.service import record_verdict, start_grading
 
     async with embedded_client(database_url, tmp_path) as api:
