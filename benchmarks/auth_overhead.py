@@ -9,7 +9,7 @@ throwaway `cs_bench_<hex>` database, dropped afterwards).
 
     .venv/bin/python benchmarks/auth_overhead.py [--backends sqlite,postgres]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres] [--redis-url URL]
-        [--duration 5] [--warmup 1] [--rounds 2] [--connections 16]
+        [--duration 5] [--warmup 1] [--rounds 4] [--connections 16]
 
 The target is a ratio (me / live) of at least 0.8; the exit status is 1 below it with
 `--check`.
@@ -90,7 +90,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default=None, help="Share limits through Redis")
     parser.add_argument("--duration", type=float, default=5.0, help="Seconds measured per run")
     parser.add_argument("--warmup", type=float, default=1.0, help="Seconds discarded first")
-    parser.add_argument("--rounds", type=int, default=2, help="Interleaved rounds per path")
+    parser.add_argument("--rounds", type=int, default=4, help="Interleaved rounds per path")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--check", action="store_true", help="Exit 1 when a ratio is < 0.8")
     options = parser.parse_args()
