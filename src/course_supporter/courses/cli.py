@@ -25,6 +25,7 @@ def show(
     format: Annotated[ShowFormat, typer.Option("--format", help="Output.")] = ShowFormat.MARKDOWN,
 ) -> None:
     """Print a course's outline (Markdown) or its detail as the API serves it (JSON)."""
+    from course_supporter.authoring import service as versions
     from course_supporter.courses import service
 
     try:
@@ -35,8 +36,8 @@ def show(
     async def read(session: AsyncSession) -> str:
         tenant_id = await service.course_tenant(session, wanted)
         if format is ShowFormat.JSON:
-            body = await service.course_json(session, tenant_id, wanted)
+            body = await service.course_json(session, versions, tenant_id, wanted)
             return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-        return await service.course_outline(session, tenant_id, wanted, "markdown")
+        return await service.course_outline(session, versions, tenant_id, wanted, "markdown")
 
     typer.echo(with_session(read).rstrip("\n"))

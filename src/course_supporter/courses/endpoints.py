@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from course_supporter.authoring import service as versions
 from course_supporter.courses import service, structure
 from course_supporter.courses.schemas import (
     CourseCreate,
@@ -126,13 +127,14 @@ async def get_course(
             if published_only:
                 version = await service.published_version(session, tenant.tenant_id, course_id)
             text = await service.course_outline(
-                session, tenant.tenant_id, course_id, view, number=version
+                session, versions, tenant.tenant_id, course_id, view, number=version
             )
         media_type = "text/markdown" if view == "markdown" else "text/html"
         return Response(text, media_type=f"{media_type}; charset=utf-8")
     read = await service.read_course(
         request.app.state.db,
         request.app.state.rendered_courses,
+        versions,
         tenant.tenant_id,
         course_id,
         request.headers.get("if-none-match"),
@@ -243,7 +245,7 @@ async def get_lesson(
     if _published_only(tenant, version):
         version = await service.published_version(session, tenant.tenant_id, course_id)
     return await structure.get_lesson(
-        session, tenant.tenant_id, course_id, lesson_id, number=version
+        session, versions, tenant.tenant_id, course_id, lesson_id, number=version
     )
 
 

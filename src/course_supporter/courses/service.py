@@ -32,7 +32,7 @@ from course_supporter.courses.schemas import (
     CourseUpdate,
     StaleMaterials,
 )
-from course_supporter.courses.structure import structure_document
+from course_supporter.courses.structure import StoredVersions, structure_document
 from course_supporter.courses.tree import load_tree as load_tree
 from course_supporter.courses.tree import save_tree as save_tree
 from course_supporter.db import Database, after_commit
@@ -218,6 +218,7 @@ NOTHING_PUBLISHED = (
 async def read_course(
     db: Database,
     rendered: RenderedCourses,
+    versions: StoredVersions,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
     if_none_match: str | None,
@@ -248,7 +249,7 @@ async def read_course(
     body = rendered.get(etag)
     if body is None:
         async with db.sessions() as session:
-            etag, body = await _render_course(session, tenant_id, course_id, number)
+            etag, body = await _render_course(session, versions, tenant_id, course_id, number)
         rendered.put(etag, body)
     return CourseRead(etag, body)
 
@@ -265,16 +266,17 @@ def _etag(course_id: uuid.UUID, stamp: RevisionStamp, number: int | None) -> str
 
 
 async def _render_course(
-    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, number: int | None
+    session: AsyncSession,
+    versions: StoredVersions,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    number: int | None,
 ) -> tuple[str, bytes]:
     """The ETag and body; the stored structure document is spliced in as text, never parsed."""
-    # Versions are authoring's, which builds on courses: its interface is imported on use.
-    from course_supporter.authoring.service import draft_fingerprints
-
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
-    stored = await structure_document(session, course_id, number)
-    stale = course_staleness(await draft_fingerprints(session, course_id), materials)
+    stored = await structure_document(session, versions, course_id, number)
+    stale = course_staleness(await versions.draft_fingerprints(session, course_id), materials)
     head = json.dumps(
         {
             **CourseOut.model_validate(course).model_dump(mode="json"),
@@ -327,6 +329,7 @@ async def course_materials(
 
 async def course_outline(
     session: AsyncSession,
+    versions: StoredVersions,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
     fmt: OutlineFormat,
@@ -337,7 +340,7 @@ async def course_outline(
     printable HTML page."""
     course = await get_course(session, tenant_id, course_id)
     materials = await course_materials(session, tenant_id, course_id)
-    document = (await structure_document(session, course_id, number)).document_json
+    document = (await structure_document(session, versions, course_id, number)).document_json
     structure = (
         CourseStructure.model_validate_json(document)
         if document is not None
@@ -360,9 +363,11 @@ async def course_tenant(session: AsyncSession, course_id: uuid.UUID) -> uuid.UUI
     return tenant_id
 
 
-async def course_json(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID) -> bytes:
+async def course_json(
+    session: AsyncSession, versions: StoredVersions, tenant_id: uuid.UUID, course_id: uuid.UUID
+) -> bytes:
     """The course detail body (the draft) as the API serves it (JSON)."""
-    _, body = await _render_course(session, tenant_id, course_id, None)
+    _, body = await _render_course(session, versions, tenant_id, course_id, None)
     return body
 
 

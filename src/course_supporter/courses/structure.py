@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -232,6 +232,21 @@ def render_document(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
+class StoredVersions(Protocol):
+    """Where the course's past versions are kept: authoring's (it builds on courses, so courses
+    is handed it by its callers, the HTTP and CLI edges, and imports nothing of it)."""
+
+    async def version_document(
+        self, session: AsyncSession, course_id: uuid.UUID, number: int
+    ) -> str | None:
+        """One stored version's document as JSON text; None once it is pruned."""
+
+    async def draft_fingerprints(
+        self, session: AsyncSession, course_id: uuid.UUID
+    ) -> dict[str, str] | None:
+        """The material fingerprints the draft was built from; None without a version."""
+
+
 @dataclass(frozen=True)
 class StoredStructure:
     """The draft's version, the published one, and the document of the version asked for."""
@@ -242,7 +257,10 @@ class StoredStructure:
 
 
 async def structure_document(
-    session: AsyncSession, course_id: uuid.UUID, number: int | None = None
+    session: AsyncSession,
+    versions: StoredVersions,
+    course_id: uuid.UUID,
+    number: int | None = None,
 ) -> StoredStructure:
     """The draft's document (or version `number`'s) as JSON text, never parsed on the read
     path; a `number` that is not stored (never made, or pruned) is a 404."""
@@ -261,10 +279,7 @@ async def structure_document(
         return StoredStructure(None, None, None)
     if number is None or number == row.version:
         return StoredStructure(row.version, row.published_version, row.document_json)
-    # Versions are authoring's, which builds on courses: its interface is imported on use.
-    from course_supporter.authoring.service import version_document
-
-    document = await version_document(session, course_id, number)
+    document = await versions.version_document(session, course_id, number)
     if document is None:
         raise NotFoundError(f"Version {number} not found (it never existed or was pruned)")
     return StoredStructure(row.version, row.published_version, document)
@@ -272,6 +287,7 @@ async def structure_document(
 
 async def get_lesson(
     session: AsyncSession,
+    versions: StoredVersions,
     tenant_id: uuid.UUID,
     course_id: uuid.UUID,
     lesson_id: uuid.UUID,
@@ -282,7 +298,7 @@ async def get_lesson(
     if number is not None:
         if await CourseRepository(session).get_for_tenant(tenant_id, course_id) is None:
             raise NotFoundError("Course not found")
-        stored = await structure_document(session, course_id, number)
+        stored = await structure_document(session, versions, course_id, number)
         document = json.loads(stored.document_json or "{}")
         for module in document.get("modules", []):
             for item in module["lessons"]:
